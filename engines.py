@@ -1,0 +1,156 @@
+"""Engines that play assistant turns for `episode.run_episode`: local (transformers), openai (any server), art.
+
+Every engine takes a chat (messages + tools) and returns an `episode.Turn`. Episodes run concurrently as asyncio
+tasks; the local engine gathers their pending turns and generates them as one batch.
+"""
+
+import asyncio
+import importlib.util
+
+from episode import Turn
+
+
+class EngineError(Exception):
+    """A backend that cannot run here; the message is one line for the user."""
+
+
+def stop_token_ids(tokenizer, generation_config) -> list[int]:
+    """Every token that ends an assistant turn: the configured eos ids and the ChatML end-of-turn token."""
+    ids = generation_config.eos_token_id
+    ids = set(ids if isinstance(ids, list) else [ids] if ids is not None else [])
+    ids.add(tokenizer.eos_token_id)
+    im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    if isinstance(im_end, int) and im_end != tokenizer.unk_token_id:
+        ids.add(im_end)
+    return sorted(i for i in ids if i is not None)
+
+
+class LocalEngine:
+    """transformers `generate` over batches of pending turns; keeps the exact sampled token ids."""
+
+    def __init__(self, model, tokenizer, *, max_new_tokens: int, temperature: float, batch_size: int, seed: int = 0):
+        self.model, self.tokenizer = model, tokenizer
+        self.max_new_tokens, self.temperature, self.batch_size = max_new_tokens, temperature, batch_size
+        self.stop_ids = stop_token_ids(tokenizer, model.generation_config)
+        self.seed = seed
+        self._pending: list[tuple[list[int], asyncio.Future]] = []
+        self._worker: asyncio.Task | None = None
+        self._batches = 0
+
+    def render(self, messages: list[dict], tools: list[dict] | None) -> str:
+        return self.tokenizer.apply_chat_template(messages, tools=tools, tokenize=False, add_generation_prompt=True)
+
+    async def chat(self, messages: list[dict], tools: list[dict] | None) -> Turn:
+        ids = self.tokenizer(self.render(messages, tools), add_special_tokens=False)["input_ids"]
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((ids, future))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self._pending:
+            # Let every episode that can run reach its next turn, so that batches are full.
+            seen = -1
+            while seen != len(self._pending):
+                seen = len(self._pending)
+                await asyncio.sleep(0)
+            batch, self._pending = self._pending[: self.batch_size], self._pending[self.batch_size :]
+            try:
+                turns = self.generate([ids for ids, _ in batch])
+            except Exception as e:  # e.g. out of memory: fail the waiting episodes, not the event loop
+                for _, fut in batch:
+                    fut.set_exception(e)
+                continue
+            for (_, fut), turn in zip(batch, turns, strict=True):
+                fut.set_result(turn)
+
+    def generate(self, prompts: list[list[int]]) -> list[Turn]:
+        """One padded batch through `model.generate`; returns the turns in order."""
+        import torch
+
+        width = max(map(len, prompts))
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.model.device)
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.model.device)
+        sampling = {"do_sample": False}
+        if self.temperature > 0:
+            sampling = {"do_sample": True, "temperature": self.temperature, "top_p": 1.0, "top_k": 0}
+            torch.manual_seed(self.seed * 1_000_003 + self._batches)
+        self._batches += 1
+        with torch.inference_mode():
+            out = self.model.generate(
+                input_ids=input_ids,
+                attention_mask=mask,
+                max_new_tokens=self.max_new_tokens,
+                eos_token_id=self.stop_ids,
+                pad_token_id=pad,
+                **sampling,
+            )
+        turns = []
+        for prompt, row in zip(prompts, out[:, width:].tolist(), strict=True):
+            completion, finish = [], "length"
+            for tok in row:
+                completion.append(tok)
+                if tok in self.stop_ids:
+                    finish = "stop"
+                    break
+            # Keep special tokens such as <tool_call> (some tokenizers mark them special); drop the stop token.
+            text = self.tokenizer.decode(completion[:-1] if finish == "stop" else completion)
+            turns.append(Turn(text, finish, len(prompt), len(completion), prompt_ids=prompt, completion_ids=completion))
+        return turns
+
+
+class OpenAIEngine:
+    """Any OpenAI-compatible server (vLLM, `transformers serve`, Ollama) with bounded concurrency."""
+
+    def __init__(
+        self, base_url: str, model: str, *, max_new_tokens: int, temperature: float, concurrency: int, seed: int = 0
+    ):
+        from openai import AsyncOpenAI
+
+        self.client = AsyncOpenAI(base_url=base_url, api_key="unused", max_retries=2, timeout=600)
+        self.model, self.max_new_tokens, self.temperature, self.seed = model, max_new_tokens, temperature, seed
+        self.limit = asyncio.Semaphore(concurrency)
+
+    async def chat(self, messages: list[dict], tools: list[dict] | None) -> Turn:
+        async with self.limit:
+            response = await self.client.chat.completions.create(
+                model=self.model,
+                messages=messages,
+                tools=tools or None,
+                max_tokens=self.max_new_tokens,
+                temperature=self.temperature,
+                seed=self.seed,
+            )
+        choice = response.choices[0]
+        msg = choice.message
+        calls = [tc.model_dump() for tc in msg.tool_calls or []] or None
+        message = {"role": "assistant", "content": msg.content or ""} | ({"tool_calls": calls} if calls else {})
+        usage = response.usage
+        return Turn(
+            text=msg.content or "",
+            finish_reason="length" if choice.finish_reason == "length" else "stop",
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            message=message,
+            tool_calls=calls,
+            raw=choice,
+        )
+
+
+def art_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available() and all(importlib.util.find_spec(m) for m in ("art", "unsloth", "vllm"))
+
+
+def choose_backend(backend: str) -> str:
+    """`auto` means art where CUDA, ART, Unsloth and vLLM are all importable, else local."""
+    if backend == "auto":
+        return "art" if art_available() else "local"
+    if backend == "art" and not art_available():
+        raise EngineError(
+            "--backend art needs a CUDA GPU with openpipe-art[backend] (vLLM, Unsloth); use --backend local"
+        )
+    return backend

@@ -1,0 +1,190 @@
+"""One episode, the same for every engine, eval and training run: prompt -> model -> (tool -> model)* -> grade.
+
+The episode ends at the first assistant turn without a tool call; the last <answer> of that turn is graded. Tool
+calls use the model's native Hermes format (`<tool_call>{"name": ..., "arguments": {...}}</tool_call>`, what Qwen2.5's
+chat template asks for); results go back as `role: tool` messages. Nothing a model writes can crash an episode:
+malformed calls are answered with an error message and counted.
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from calculator import TOOL_SCHEMA, run_tool_call
+from dataset import Problem
+from grading import extract_answer, is_correct
+
+SYSTEM_PROMPT = (
+    "You solve arithmetic word problems. Think step by step, then give the final answer as a single number "
+    "inside <answer></answer> tags, for example <answer>42</answer>."
+)
+SYSTEM_PROMPT_TOOL = (
+    "You solve arithmetic word problems with the calculator tool. Do not compute in your head: for every "
+    'arithmetic step, call the tool like this:\n<tool_call>\n{"name": "calculator", "arguments": {"expression": '
+    '"12*34"}}\n</tool_call>\nand wait for its result. When you have the final result, reply with only that '
+    "number inside answer tags, for example <answer>42</answer>."
+)
+# For chat templates that ignore `tools=` (SmolLM2's): the same description Qwen2.5's template renders.
+HERMES_TOOL_PROMPT = (
+    "\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+    "You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n{tools}\n</tools>\n\n"
+    "For each function call, return a json object with function name and arguments within <tool_call></tool_call> "
+    'XML tags:\n<tool_call>\n{{"name": <function-name>, "arguments": <args-json-object>}}\n</tool_call>'
+)
+TOOL_CALL_RE = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.DOTALL)
+FAILURES = ("truncated", "max_turns", "no_answer", "malformed_tool_call", "tool_error", "wrong")
+
+
+@dataclass
+class Turn:
+    """One assistant turn as an engine returns it."""
+
+    text: str  # everything the model generated, tool-call markup included
+    finish_reason: str  # "stop" or "length"
+    prompt_tokens: int
+    completion_tokens: int
+    message: dict | None = None  # the assistant message to append (default: the raw text as content)
+    tool_calls: list[dict] | None = None  # calls the server already parsed (OpenAI format); None: parse text
+    prompt_ids: list[int] | None = None  # local engine: exact token ids, for training
+    completion_ids: list[int] | None = None
+    raw: Any = None  # the backend's own object (ART keeps the Choice)
+
+
+class Engine(Protocol):
+    async def chat(self, messages: list[dict], tools: list[dict] | None) -> Turn: ...
+
+
+@dataclass
+class ToolCall:
+    name: str | None
+    arguments: Any
+    result: str
+    malformed: bool  # bad JSON, unknown tool, missing argument
+    error: bool  # the calculator answered "Error: ..."
+    call_id: str | None = None
+
+
+@dataclass
+class Episode:
+    problem: Problem
+    use_tool: bool
+    messages: list[dict]
+    turns: list[Turn] = field(default_factory=list)
+    calls: list[ToolCall] = field(default_factory=list)
+    answer: str | None = None
+    correct: bool = False
+    failure: str | None = None
+
+    def record(self) -> dict:
+        """The JSON line written for this episode."""
+        return {
+            "id": self.problem.id,
+            "question": self.problem.question,
+            "reference": self.problem.answer,
+            "family": self.problem.family,
+            "steps": self.problem.steps,
+            "tool": self.use_tool,
+            "answer": self.answer,
+            "correct": self.correct,
+            "failure": self.failure,
+            "turns": len(self.turns),
+            "tool_calls": len(self.calls),
+            "malformed_calls": sum(c.malformed for c in self.calls),
+            "tool_errors": sum(c.error for c in self.calls),
+            "prompt_tokens": sum(t.prompt_tokens for t in self.turns),
+            "completion_tokens": sum(t.completion_tokens for t in self.turns),
+            "messages": self.messages,
+        }
+
+
+def system_prompt(use_tool: bool, tools_in_prompt: bool) -> str:
+    if not use_tool:
+        return SYSTEM_PROMPT
+    if tools_in_prompt:
+        return SYSTEM_PROMPT_TOOL + HERMES_TOOL_PROMPT.format(tools=json.dumps(TOOL_SCHEMA))
+    return SYSTEM_PROMPT_TOOL
+
+
+def template_ignores_tools(tokenizer) -> bool:
+    """True when the chat template renders the same text with and without `tools=` (the tool would be unseen)."""
+    msgs = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
+    render = lambda **kw: tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True, **kw)  # noqa: E731
+    return render() == render(tools=[TOOL_SCHEMA])
+
+
+def parse_tool_calls(text: str) -> list[tuple]:
+    """(name, arguments) for every <tool_call> block; a block that is not a JSON object gives (None, error)."""
+    calls = []
+    for body in TOOL_CALL_RE.findall(text):
+        try:
+            obj = json.loads(body)
+        except Exception:  # noqa: BLE001 - JSONDecodeError, RecursionError on deep nesting: model text
+            obj = None
+        if isinstance(obj, dict):
+            calls.append((obj.get("name"), obj.get("arguments")))
+        else:
+            calls.append((None, 'Error: a tool call must be a JSON object {"name": ..., "arguments": {...}}'))
+    return calls
+
+
+def run_call(name, arguments, call_id: str | None = None) -> ToolCall:
+    if name is None and isinstance(arguments, str) and arguments.startswith("Error:"):
+        return ToolCall(name, None, arguments, True, False, call_id)
+    result, status = run_tool_call(name, arguments)
+    return ToolCall(name, arguments, result, status == "malformed", status == "error", call_id)
+
+
+def _server_calls(tool_calls: list[dict]) -> list[ToolCall]:
+    return [
+        run_call((tc.get("function") or {}).get("name"), (tc.get("function") or {}).get("arguments"), tc.get("id"))
+        for tc in tool_calls
+    ]
+
+
+async def run_episode(
+    engine: Engine, problem: Problem, use_tool: bool, max_turns: int, tools_in_prompt: bool
+) -> Episode:
+    """Play one problem to the end and grade it. `max_turns` bounds the tool rounds."""
+    messages = [
+        {"role": "system", "content": system_prompt(use_tool, tools_in_prompt)},
+        {"role": "user", "content": problem.question},
+    ]
+    ep = Episode(problem, use_tool, messages)
+    tools = [TOOL_SCHEMA] if use_tool and not tools_in_prompt else None
+    for round_ in range(max_turns + 1):
+        turn = await engine.chat(messages, tools)
+        ep.turns.append(turn)
+        messages.append(turn.message or {"role": "assistant", "content": turn.text})
+        if turn.finish_reason == "length":
+            ep.failure = "truncated"
+            return ep
+        if not use_tool:
+            break
+        if turn.tool_calls:
+            calls = _server_calls(turn.tool_calls)
+        else:
+            calls = [run_call(*c) for c in parse_tool_calls(turn.text)]
+        if not calls:
+            break
+        if round_ == max_turns:
+            ep.failure = "max_turns"
+            return ep
+        ep.calls += calls
+        for c in calls:
+            messages.append({"role": "tool", "content": c.result} | ({"tool_call_id": c.call_id} if c.call_id else {}))
+    ep.answer = extract_answer(ep.turns[-1].text)
+    ep.correct = is_correct(ep.answer, problem.answer)
+    if not ep.correct:
+        ep.failure = _failure(ep)
+    return ep
+
+
+def _failure(ep: Episode) -> str:
+    if ep.answer is None:
+        return "no_answer"
+    if any(c.malformed for c in ep.calls):
+        return "malformed_tool_call"
+    if any(c.error for c in ep.calls):
+        return "tool_error"
+    return "wrong"

