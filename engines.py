@@ -26,22 +26,42 @@ def stop_token_ids(tokenizer, generation_config) -> list[int]:
 
 
 class LocalEngine:
-    """transformers `generate` over batches of pending turns; keeps the exact sampled token ids."""
+    """transformers on this machine; keeps the exact sampled token ids of every turn.
 
-    def __init__(self, model, tokenizer, *, max_new_tokens: int, temperature: float, batch_size: int, seed: int = 0):
+    Two ways to generate, same turns: `continuous` (the default on CUDA) hands every turn to transformers'
+    continuous batching with CUDA graphs, so a finished sequence frees its slot at once and the next turn of any
+    episode takes it; otherwise pending turns are gathered into padded batches for `model.generate` (the CPU default,
+    where the paged kernels are slower). Both read the model's weights in place: a LoRA update is used at once.
+    """
+
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        *,
+        max_new_tokens: int,
+        temperature: float,
+        batch_size: int,
+        seed: int = 0,
+        continuous: bool | None = None,
+    ):
         self.model, self.tokenizer = model, tokenizer
         self.max_new_tokens, self.temperature, self.batch_size = max_new_tokens, temperature, batch_size
         self.stop_ids = stop_token_ids(tokenizer, model.generation_config)
         self.seed = seed
+        self.continuous = model.device.type == "cuda" if continuous is None else continuous
         self._pending: list[tuple[list[int], asyncio.Future]] = []
         self._worker: asyncio.Task | None = None
         self._batches = 0
+        self._manager, self._manager_key, self._requests = None, None, 0
 
     def render(self, messages: list[dict], tools: list[dict] | None) -> str:
         return self.tokenizer.apply_chat_template(messages, tools=tools, tokenize=False, add_generation_prompt=True)
 
     async def chat(self, messages: list[dict], tools: list[dict] | None) -> Turn:
         ids = self.tokenizer(self.render(messages, tools), add_special_tokens=False)["input_ids"]
+        if self.continuous:
+            return await self._chat_continuous(ids)
         future = asyncio.get_running_loop().create_future()
         self._pending.append((ids, future))
         if self._worker is None or self._worker.done():
@@ -87,18 +107,92 @@ class LocalEngine:
                 pad_token_id=pad,
                 **sampling,
             )
-        turns = []
-        for prompt, row in zip(prompts, out[:, width:].tolist(), strict=True):
-            completion, finish = [], "length"
-            for tok in row:
-                completion.append(tok)
-                if tok in self.stop_ids:
-                    finish = "stop"
-                    break
-            # Keep special tokens such as <tool_call> (some tokenizers mark them special); drop the stop token.
-            text = self.tokenizer.decode(completion[:-1] if finish == "stop" else completion)
-            turns.append(Turn(text, finish, len(prompt), len(completion), prompt_ids=prompt, completion_ids=completion))
-        return turns
+        return [self._turn(prompt, row) for prompt, row in zip(prompts, out[:, width:].tolist(), strict=True)]
+
+    def _turn(self, prompt: list[int], generated: list[int]) -> Turn:
+        """Cut `generated` after the first stop token (padding follows it in a batch) and decode it."""
+        completion, finish = [], "length"
+        for tok in generated[: self.max_new_tokens]:
+            completion.append(tok)
+            if tok in self.stop_ids:
+                finish = "stop"
+                break
+        # Keep special tokens such as <tool_call> (some tokenizers mark them special); drop the stop token.
+        text = self.tokenizer.decode(completion[:-1] if finish == "stop" else completion)
+        return Turn(text, finish, len(prompt), len(completion), prompt_ids=prompt, completion_ids=completion)
+
+    async def _chat_continuous(self, ids: list[int]) -> Turn:
+        manager = self.manager()
+        future = asyncio.get_running_loop().create_future()
+
+        def deliver(output):
+            if output.is_finished() and not future.done():
+                future.set_result(output)
+
+        self._requests += 1
+        request_id = f"turn-{self._requests}"
+        manager.register_result_handler(request_id, deliver)  # before adding, so no result can slip past
+        manager.add_request(ids, request_id=request_id, max_new_tokens=self.max_new_tokens, eos_token_id=self.stop_ids)
+        output = await future
+        if output.error:
+            raise RuntimeError(f"generation failed: {output.error}")
+        return self._turn(ids, output.generated_tokens)
+
+    def manager(self):
+        """The continuous-batching manager for the current sampling settings, started (made again when they change).
+
+        While it runs, the model's attention is switched to paged kernels: call `pause()` before a training forward.
+        """
+        import torch
+        from transformers import GenerationConfig
+        from transformers.generation.configuration_utils import ContinuousBatchingConfig
+
+        key = (self.temperature, self.max_new_tokens)
+        if self._manager is not None and self._manager_key != key:
+            self.close()
+        if self._manager is None:
+            sampling = {"do_sample": False}
+            if self.temperature > 0:
+                sampling = {"do_sample": True, "temperature": self.temperature, "top_p": 1.0, "top_k": 0}
+            config = GenerationConfig(
+                max_new_tokens=self.max_new_tokens,
+                eos_token_id=self.stop_ids,
+                pad_token_id=self.tokenizer.pad_token_id,
+                **sampling,
+            )
+            cuda = self.model.device.type == "cuda"
+            cb_config = ContinuousBatchingConfig(
+                use_cuda_graph=cuda,
+                max_memory_percent=0.4 if cuda else None,  # leaves room for the LoRA update between rollouts
+                max_requests_per_batch=self.batch_size if self.batch_size > 1 else None,
+                **({} if cuda else {"num_blocks": 256, "block_size": 64, "max_batch_tokens": 2048}),
+            )
+            self.model.eval()
+            self._manager = self.model.init_continuous_batching(
+                generation_config=config, continuous_batching_config=cb_config
+            )
+            self._manager_key = key
+            if cuda:
+                self._manager.warmup()  # capture the CUDA graphs now, not inside the first measured turns
+        if not self._manager.is_running():
+            self.model.eval()
+            if getattr(self._manager.model, "_cached_continuous_batching_manager", None) is self._manager:
+                self._manager.switch_to_cb_friendly_attn(self._manager.model)  # resuming after pause()
+            torch.manual_seed(self.seed)
+            self._manager.start()
+        return self._manager
+
+    def pause(self) -> None:
+        """Stop generating but keep the KV cache and CUDA graphs; the model's own attention is restored."""
+        if self._manager is not None and self._manager.is_running():
+            self._manager.stop(block=True, keep_for_next_session=True)
+
+    def close(self) -> None:
+        """Stop the continuous-batching thread and free its cache."""
+        if self._manager is not None:
+            self.pause()
+            self.model.destroy_cached_continuous_batching_manager()
+            self._manager = None
 
 
 class OpenAIEngine:

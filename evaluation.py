@@ -100,13 +100,17 @@ class Runner:
                 concurrency=args.batch_size,
             )
 
-    async def play(self, problems: list, seed: int, on_done) -> None:
-        self.engine.seed = seed
-        tasks = [
-            run_episode(self.engine, p, self.use_tool, self.args.max_turns, self.tools_in_prompt) for p in problems
-        ]
-        for fut in tqdm(asyncio.as_completed(tasks), total=len(tasks), desc=f"seed {seed}", unit="ep", file=sys.stderr):
-            on_done(await fut)
+    async def play(self, todo: dict[int, list], on_done) -> None:
+        """Play each seed's problems (seed s also seeds sampling); `on_done(seed, episode)` as each finishes."""
+        for seed, problems in todo.items():
+            self.engine.seed = seed
+            tasks = [
+                run_episode(self.engine, p, self.use_tool, self.args.max_turns, self.tools_in_prompt) for p in problems
+            ]
+            for fut in tqdm(
+                asyncio.as_completed(tasks), total=len(tasks), desc=f"seed {seed}", unit="ep", file=sys.stderr
+            ):
+                on_done(seed, await fut)
 
 
 def config_of(args, script: str) -> dict:
@@ -200,16 +204,15 @@ def main(args, use_tool: bool, script: str, parser: argparse.ArgumentParser) -> 
         except (ModelError, EngineError) as e:
             parser.exit(1, f"error: {e}\n")
         with open(out / "episodes.jsonl", "a") as f:
-            for seed, batch in todo.items():
 
-                def write(ep, seed=seed):
-                    rec = {"seed": seed} | ep.record()
-                    done[(seed, rec["id"])] = rec
-                    new_tokens.append(rec["completion_tokens"])
-                    f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                    f.flush()
+            def write(seed, ep):
+                rec = {"seed": seed} | ep.record()
+                done[(seed, rec["id"])] = rec
+                new_tokens.append(rec["completion_tokens"])
+                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                f.flush()
 
-                asyncio.run(runner.play(batch, seed, write))
+            asyncio.run(runner.play(todo, write))
         model_sha = runner.model.sha256
     else:
         model_sha = (

@@ -1,0 +1,57 @@
+"""The one reward for training: a pure function of a graded episode (episode.py) and a few weights.
+
+    reward = correct + format_reward * has_number - min(malformed_penalty * malformed_calls, malformed_cap)
+
+Bands (defaults: format 0.05, malformed 0.05 per call, capped at 0.2):
+  right answer: [1 + format - cap, 1 + format]   -> [0.85, 1.05]
+  wrong answer: [-cap, format]                   -> [-0.20, 0.05]
+A right answer always holds a parsable number, so a wrong one can only outscore it if the cap reaches the
+correct-answer weight; `check_weights` refuses such weights. Tool use is logged as a metric, never rewarded.
+"""
+
+from dataclasses import dataclass
+
+from episode import Episode
+from grading import parse_number
+
+CORRECT = 1.0  # the main term: exact final answer, graded by grading.is_correct in the episode loop
+
+
+@dataclass(frozen=True)
+class Weights:
+    format_reward: float = 0.05  # the last <answer> holds one parsable number
+    malformed_penalty: float = 0.05  # per malformed tool call (bad JSON, unknown tool, missing argument)
+    malformed_cap: float = 0.2  # the total malformed penalty never exceeds this
+
+
+def check_weights(w: Weights) -> str | None:
+    """A one-line complaint about weights that could let a wrong answer tie or beat a right one, else None."""
+    if min(w.format_reward, w.malformed_penalty, w.malformed_cap) < 0:
+        return "reward weights must be >= 0"
+    # worst right (CORRECT + format - cap) above best wrong (format): the format bonus is on both sides.
+    if not w.malformed_cap < CORRECT:
+        return f"--malformed-cap {w.malformed_cap} must stay below the correct-answer reward {CORRECT}"
+    return None
+
+
+def components(ep: Episode, w: Weights) -> dict[str, float]:
+    """Each reward term's contribution; their sum is the reward."""
+    malformed = sum(c.malformed for c in ep.calls)
+    return {
+        "correct": CORRECT * ep.correct,
+        "format": w.format_reward * (parse_number(ep.answer) is not None),
+        "malformed": -min(w.malformed_penalty * malformed, w.malformed_cap),
+    }
+
+
+def reward(ep: Episode, w: Weights) -> float:
+    return sum(components(ep, w).values())
+
+
+def metrics(ep: Episode) -> dict[str, float]:
+    """Logged, not rewarded."""
+    return {
+        "tool_used": float(len(ep.calls) > 0),
+        "malformed": float(any(c.malformed for c in ep.calls)),
+        "truncated": float(ep.failure == "truncated"),
+    }

@@ -1,0 +1,34 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_script(*args, timeout=900, env=None) -> subprocess.CompletedProcess:
+    """Run one of the project's scripts as a user would, from the repository root."""
+    return subprocess.run(
+        [sys.executable, *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+    )
+
+
+@pytest.fixture(scope="session")
+def smollm2():
+    from models import resolve_model
+
+    return resolve_model("smollm2-135m")
+
+
+@pytest.fixture(scope="session")
+def qwen():
+    from models import resolve_model
+
+    return resolve_model("qwen2.5-coder-0.5b")

@@ -1,0 +1,102 @@
+"""simple_eval.py and simple_eval_tool.py as subprocesses on real offline models (never asserting accuracy)."""
+
+import json
+import re
+
+import pytest
+from conftest import run_script
+
+ROW = re.compile(r"^\| (\S+) \| synthetic-test \| (\d+%(, \d+%)*) \| (yes|no) \|$", re.MULTILINE)
+SMALL = ["--n", "2", "--max-new-tokens", "24", "--batch-size", "4"]
+
+
+def check_run(result, out, model, tool, n_episodes):
+    assert result.returncode == 0, result.stderr[-2000:]
+    row = ROW.search(result.stdout)
+    assert row and row.group(1) == model and row.group(4) == ("yes" if tool else "no"), result.stdout
+    lines = [json.loads(x) for x in (out / "episodes.jsonl").read_text().splitlines()]
+    assert len(lines) == n_episodes
+    assert all(rec["tool"] is tool and rec["messages"][1]["content"] == rec["question"] for rec in lines)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_episodes"] == n_episodes and summary["model"] == model
+    assert len(summary["model_sha256"]) == 64 and summary["config"]["model"] == model
+    assert sum(summary["failures"].values()) == n_episodes - round(summary["accuracy"] * n_episodes)
+    return lines, summary
+
+
+@pytest.mark.parametrize("script, tool", [("simple_eval.py", False), ("simple_eval_tool.py", True)])
+def test_smollm2_eval_writes_results_and_resumes(smollm2, tmp_path, script, tool):
+    out = tmp_path / "run"
+    first = run_script(script, "--model", "smollm2-135m", "--seeds", "0", "1", *SMALL, "--out", out, "--show", "1")
+    lines, summary = check_run(first, out, "smollm2-135m", tool, 4)
+    assert {r["seed"] for r in lines} == {0, 1} and summary["new_episodes"] == 4
+    assert "[QUESTION]" in first.stdout  # --show printed a transcript
+    # A killed run loses at most its last line: cut the file, rerun, and only the missing episode is played.
+    text = (out / "episodes.jsonl").read_text().splitlines(keepends=True)
+    (out / "episodes.jsonl").write_text("".join(text[:3]) + text[3][:20])
+    again = run_script(script, "--model", "smollm2-135m", "--seeds", "0", "1", *SMALL, "--out", out)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads((out / "summary.json").read_text())["new_episodes"] == 1
+    # A changed configuration is refused, in one line.
+    changed = run_script(
+        script, "--model", "smollm2-135m", "--seeds", "0", "1", *SMALL, "--out", out, "--max-turns", "2"
+    )
+    assert changed.returncode != 0 and "another configuration (max_turns)" in changed.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("script, tool", [("simple_eval.py", False), ("simple_eval_tool.py", True)])
+def test_qwen_eval_end_to_end(qwen, tmp_path, script, tool):
+    out = tmp_path / "run"
+    args = ["--model", "qwen2.5-coder-0.5b", "--n", "2", "--seeds", "0", "--max-new-tokens", "64", "--out", out]
+    lines, _ = check_run(run_script(script, *args), out, "qwen2.5-coder-0.5b", tool, 2)
+    system = lines[0]["messages"][0]["content"]
+    assert ("calculator" in system) is tool
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--model", "no-such-model"], "unknown model 'no-such-model'"),
+        (["--model", "tests"], "has no config.json"),
+        (["--model", "pyproject.toml"], "is not a .gguf file"),
+        (["--dataset", "missing.jsonl"], "missing.jsonl"),
+        (["--n", "0"], "--n must be at least 1"),
+        (["--temperature", "-1"], "--temperature must be >= 0"),
+        (["--backend", "openai"], "--backend openai needs --base-url"),
+        (["--backend", "vllm"], "invalid choice: 'vllm'"),
+    ],
+)
+def test_bad_input_fails_fast_with_one_line(tmp_path, args, message):
+    result = run_script("simple_eval_tool.py", *args, "--out", tmp_path / "run", timeout=120)
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert message in last and last.startswith(("error:", "simple_eval_tool.py: error:")), result.stderr
+
+
+def test_bad_dataset_line_names_file_and_line(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "q", "answer": "1"}\nnot json\n')
+    result = run_script("simple_eval.py", "--dataset", bad, "--out", tmp_path / "run", timeout=120)
+    assert result.returncode != 0 and "bad.jsonl" in result.stderr and "2" in result.stderr.strip().splitlines()[-1]
+
+
+def test_help_lists_the_flags():
+    for script in ("simple_eval.py", "simple_eval_tool.py"):
+        result = run_script(script, "--help", timeout=120)
+        assert result.returncode == 0
+        for flag in (
+            "--model",
+            "--dataset",
+            "--n",
+            "--seeds",
+            "--temperature",
+            "--backend",
+            "--base-url",
+            "--batch-size",
+            "--max-new-tokens",
+            "--max-turns",
+            "--adapter",
+            "--out",
+            "--show",
+        ):
+            assert flag in result.stdout

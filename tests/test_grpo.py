@@ -1,0 +1,88 @@
+"""GRPO's math on fakes: advantages, skipped groups, and that only completion tokens carry loss."""
+
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+import grpo
+
+VOCAB = 11
+
+
+class PositionLogits(torch.nn.Module):
+    """A fake causal LM whose logits at position t are a learnable row t: gradients show which positions count."""
+
+    def __init__(self, width=32):
+        super().__init__()
+        self.table = torch.nn.Parameter(torch.randn(width, VOCAB))
+
+    def forward(self, input_ids, attention_mask):
+        return SimpleNamespace(logits=self.table[: input_ids.shape[1]].expand(input_ids.shape[0], -1, -1))
+
+
+def test_group_advantages():
+    assert grpo.group_advantages([0.5, 0.5, 0.5], scale=False) is None
+    adv = grpo.group_advantages([1.0, 0.0, 0.0, 0.0], scale=False)
+    assert adv == [0.75, -0.25, -0.25, -0.25]
+    scaled = torch.tensor(grpo.group_advantages([1.0, 0.0, 0.0, 0.0], scale=True))
+    assert abs(scaled.mean()) < 1e-6 and abs(scaled.pow(2).mean().sqrt() - 1) < 1e-6
+
+
+def test_zero_variance_groups_are_skipped_and_counted():
+    turn = SimpleNamespace(prompt_ids=[1, 2], completion_ids=[3, 4])
+    ep = SimpleNamespace(turns=[turn, turn])  # two turns: two sequences
+    samples, skipped = grpo.batch_samples([[ep, ep], [ep, ep]], [[1.0, 0.0], [0.2, 0.2]], scale=False)
+    assert skipped == 1 and len(samples) == 4 and [s.advantage for s in samples] == [0.5, 0.5, -0.5, -0.5]
+
+
+def test_only_completion_positions_get_gradient():
+    model = PositionLogits()
+    sample = grpo.Sample([1, 2, 3, 4, 5], [6, 7, 8], advantage=1.0)
+    short = grpo.Sample([1], [6, 7], advantage=-0.5)  # padded in the same batch
+    logps = grpo.completion_logprobs(model, [sample, short], pad_id=0)
+    expected = torch.log_softmax(model.table[4:7], -1)[[0, 1, 2], [6, 7, 8]]
+    assert torch.allclose(logps[0], expected)
+    sum(lp.sum() for lp in logps).backward()
+    rows = model.table.grad.abs().sum(-1) > 0
+    # prompt length 5: positions 4, 5, 6 predict the 3 completion tokens; prompt length 1: positions 0, 1.
+    assert rows.nonzero().flatten().tolist() == [0, 1, 4, 5, 6]
+
+
+def test_loss_is_normalized_by_completion_tokens_only():
+    def loss_of(prompt):
+        model = PositionLogits()
+        torch.manual_seed(0)
+        model.table.data = torch.randn_like(model.table)
+        batch = [grpo.Sample(prompt, [6, 7, 8], 1.0), grpo.Sample(prompt, [9], -1.0)]
+        logps = [lp.detach() for lp in grpo.completion_logprobs(model, batch, pad_id=0)]
+        stats = grpo.update(model, torch.optim.SGD(model.parameters(), lr=0.0), batch, pad_id=0, micro_batch=1)
+        return stats, logps
+
+    stats, logps = loss_of([1, 2])
+    assert stats["tokens"] == 4  # completion tokens, not prompt or padding
+    assert abs(stats["loss"] - (-(logps[0].sum() - logps[1].sum()) / 4).item()) < 1e-5
+    longer, _ = loss_of([1, 2, 3, 4, 5, 1, 2, 3])  # a longer prompt adds no terms
+    assert longer["tokens"] == 4
+
+
+def test_clipped_ratio_stops_gradient_outside_the_trust_region():
+    logp = torch.tensor([0.0, 0.0], requires_grad=True)
+    old = torch.tensor([-1.0, -0.05])  # ratios e and ~1.05
+    grpo.token_loss(logp, old, advantage=1.0, clip=0.2).sum().backward()
+    assert logp.grad[0] == 0 and logp.grad[1] < 0
+
+
+def test_several_updates_record_old_logprobs_first():
+    model = PositionLogits()
+    batch = [grpo.Sample([1, 2], [3, 4], 1.0), grpo.Sample([1, 2], [5], -1.0)]
+    before = [lp.detach() for lp in grpo.completion_logprobs(model, batch, pad_id=0)]
+    stats = grpo.update(model, torch.optim.SGD(model.parameters(), lr=0.5), batch, pad_id=0, updates=3)
+    assert torch.equal(batch[0].old_logprobs, before[0]) and stats["tokens"] == 3
+    assert grpo.completion_logprobs(model, batch[:1], pad_id=0)[0].sum() > before[0].sum()  # A > 0 went up
+
+
+def test_turns_without_token_ids_are_refused():
+    ep = SimpleNamespace(turns=[SimpleNamespace(prompt_ids=None, completion_ids=None)])
+    with pytest.raises(ValueError, match="exact token ids"):
+        grpo.samples_of(ep, 1.0)
