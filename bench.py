@@ -80,9 +80,10 @@ def grpo_update(model, engine, episodes, group_size, lr) -> float:
     if not samples:  # every group agreed: move the adapter anyway so that the weights really change
         samples = [grpo.Sample(t.prompt_ids, t.completion_ids, 1.0) for ep in episodes[:8] for t in ep.turns]
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
+    cuda = torch.cuda.is_available()
     engine.pause()  # the training forward needs the model's own attention back
     started = time.perf_counter()
-    grpo.update(model, optimizer, samples, pad_id=engine.tokenizer.pad_token_id, micro_batch=16)
+    grpo.update(model, optimizer, samples, pad_id=engine.tokenizer.pad_token_id, micro_batch=16 if cuda else 2)
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     return time.perf_counter() - started

@@ -28,10 +28,10 @@ def stop_token_ids(tokenizer, generation_config) -> list[int]:
 class LocalEngine:
     """transformers on this machine; keeps the exact sampled token ids of every turn.
 
-    Two ways to generate, same turns: `continuous` (the default on CUDA) hands every turn to transformers'
-    continuous batching with CUDA graphs, so a finished sequence frees its slot at once and the next turn of any
-    episode takes it; otherwise pending turns are gathered into padded batches for `model.generate` (the CPU default,
-    where the paged kernels are slower). Both read the model's weights in place: a LoRA update is used at once.
+    By default (`continuous=True`) every turn goes to transformers' continuous batching (CUDA graphs on a GPU): a
+    finished sequence frees its slot at once and the next turn of any episode takes it. `continuous=False` gathers
+    pending turns into padded batches for plain `model.generate` (the baseline of bench.py). Both read the weights
+    in place, so a LoRA update is used at once. Call `close()` when done: the batching thread keeps a process alive.
     """
 
     def __init__(
@@ -43,13 +43,13 @@ class LocalEngine:
         temperature: float,
         batch_size: int,
         seed: int = 0,
-        continuous: bool | None = None,
+        continuous: bool = True,
     ):
         self.model, self.tokenizer = model, tokenizer
         self.max_new_tokens, self.temperature, self.batch_size = max_new_tokens, temperature, batch_size
         self.stop_ids = stop_token_ids(tokenizer, model.generation_config)
         self.seed = seed
-        self.continuous = model.device.type == "cuda" if continuous is None else continuous
+        self.continuous = continuous
         self._pending: list[tuple[list[int], asyncio.Future]] = []
         self._worker: asyncio.Task | None = None
         self._batches = 0

@@ -212,18 +212,20 @@ def main(args, use_tool: bool, script: str, parser: argparse.ArgumentParser) -> 
                 f.write(json.dumps(rec, ensure_ascii=False) + "\n")
                 f.flush()
 
-            asyncio.run(runner.play(todo, write))
-        model_sha = runner.model.sha256
-    else:
-        model_sha = (
-            json.loads((out / "summary.json").read_text())["model_sha256"] if (out / "summary.json").exists() else None
-        )
+            try:
+                asyncio.run(runner.play(todo, write))
+            finally:
+                getattr(runner.engine, "close", lambda: None)()
+        model_name, model_sha = runner.model.name, runner.model.sha256
+    else:  # nothing left to play: the model was described by the run that played it
+        previous = json.loads((out / "summary.json").read_text()) if (out / "summary.json").exists() else {}
+        model_name, model_sha = previous.get("model", Path(args.model).name), previous.get("model_sha256")
     wanted = {(s, p.id) for s in args.seeds for p in select(problems, args.n, s)}
     records = [r for k, r in done.items() if k in wanted]
     summary = {
         "config": config_of(args, script),
         "git_commit": git_commit(),
-        "model": Path(args.model).name,
+        "model": model_name,
         "model_sha256": model_sha,
         "dataset": dataset_name,
         "wall_s": round(time.time() - t0, 1),

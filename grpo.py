@@ -121,7 +121,8 @@ def update(
             (loss / n_tokens).backward()
             total += loss.item() / n_tokens
         norms.append(torch.nn.utils.clip_grad_norm_(params, max_grad_norm).item())
-        optimizer.step()
+        if math.isfinite(norms[-1]):
+            optimizer.step()  # a non-finite gradient would turn the adapter into NaNs: that batch is skipped
         losses.append(total)
     optimizer.zero_grad(set_to_none=True)
     model.eval()

@@ -90,32 +90,41 @@ def train_local(args, out: Path, weights: rewards.Weights) -> dict | None:
     engine = LocalEngine(lm, tokenizer, max_new_tokens=args.max_new_tokens, temperature=args.temperature,
                          batch_size=args.batch_size)  # fmt: skip
     tools_in_prompt = template_ignores_tools(tokenizer)
-    started = time.time()
-    while step < args.steps:
-        step, t0, summary = step + 1, time.time(), None
-        engine.seed = args.seed * 100_003 + step
-        problems = training.train_questions(args, step)
-        groups = asyncio.run(training.play_groups(engine, problems, args.group_size, args.max_turns, tools_in_prompt))
-        scores = [[rewards.reward(ep, weights) for ep in group] for group in groups]
-        samples, skipped = grpo.batch_samples(groups, scores, args.scale_rewards)
-        engine.pause()  # the update's forward needs the model's own attention (continuous batching swaps it)
-        stats = grpo.update(lm, optimizer, samples, pad_id=tokenizer.pad_token_id, micro_batch=args.micro_batch,
-                            updates=args.updates_per_batch, clip=args.clip, temperature=args.temperature)  # fmt: skip
-        row = {"step": step} | training.step_metrics(groups, weights) | {"skipped_groups": skipped}
-        row |= {"loss": stats["loss"], "grad_norm": stats["grad_norm"], "train_tokens": stats["tokens"]}
-        final = step == args.steps
-        if final or (args.eval_every and step % args.eval_every == 0):
-            summary = asyncio.run(training.evaluate(engine, args, tools_in_prompt, out, step))
-        row |= {"eval_acc": summary["accuracy"] if summary else None, "step_s": round(time.time() - t0, 1)}
-        training.append_metrics(out, row)
-        training.plot_curve(out)
-        ckpt = training.save_checkpoint(out, step, lm, optimizer, data_pos=step * args.questions_per_step)
-        print(json.dumps(row), flush=True)
-        if final:
-            return {"step": step, "adapter": str(ckpt), "model_sha256": resolved.sha256} | summary
-        if args.max_minutes is not None and time.time() - started >= args.max_minutes * 60:
-            print(f"stopped after step {step} (--max-minutes); rerun the same command to resume", flush=True)
-            return None
+    try:
+        started = time.time()
+        while step < args.steps:
+            step, t0, summary = step + 1, time.time(), None
+            engine.seed = args.seed * 100_003 + step
+            problems = training.train_questions(args, step)
+            groups = asyncio.run(
+                training.play_groups(engine, problems, args.group_size, args.max_turns, tools_in_prompt)
+            )
+            scores = [[rewards.reward(ep, weights) for ep in group] for group in groups]
+            samples, skipped = grpo.batch_samples(groups, scores, args.scale_rewards)
+            engine.pause()  # the update's forward needs the model's own attention (continuous batching swaps it)
+            stats = grpo.update(
+                lm, optimizer, samples, pad_id=tokenizer.pad_token_id, micro_batch=args.micro_batch,
+                updates=args.updates_per_batch, clip=args.clip, temperature=args.temperature,
+            )  # fmt: skip
+            row = {"step": step} | training.step_metrics(groups, weights) | {"skipped_groups": skipped}
+            row |= {"loss": stats["loss"], "grad_norm": stats["grad_norm"], "train_tokens": stats["tokens"]}
+            final = step == args.steps
+            if final or (args.eval_every and step % args.eval_every == 0):
+                summary = asyncio.run(training.evaluate(engine, args, tools_in_prompt, out, step))
+            row |= {"eval_acc": summary["accuracy"] if summary else None, "step_s": round(time.time() - t0, 1)}
+            if torch.cuda.is_available():
+                row["peak_gpu_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
+            training.append_metrics(out, row)
+            training.plot_curve(out)
+            ckpt = training.save_checkpoint(out, step, lm, optimizer, data_pos=step * args.questions_per_step)
+            print(json.dumps(row), flush=True)
+            if final:
+                return {"step": step, "adapter": str(ckpt), "model_sha256": resolved.sha256} | summary
+            if args.max_minutes is not None and time.time() - started >= args.max_minutes * 60:
+                print(f"stopped after step {step} (--max-minutes); rerun the same command to resume", flush=True)
+                return None
+    finally:
+        engine.close()  # its generation thread would keep the process alive
     print(f"{out} already holds {step} steps (--steps {args.steps}); nothing to do")
     return None
 

@@ -47,6 +47,7 @@ def test_tool_calls_reach_the_calculator_and_come_back(qwen_parts):
         return await asyncio.gather(*[run_episode(engine, p, True, 2, False) for p in problems])
 
     episodes = asyncio.run(play())
+    engine.close()
     for ep in episodes:
         first = ep.calls[0]
         assert not first.malformed, first.result
@@ -162,3 +163,22 @@ def test_openai_backend_against_a_real_server(server, tmp_path):
     assert len(records) == 2 and all(r["completion_tokens"] > 0 and r["prompt_tokens"] > 0 for r in records)
     # SmolLM2's template ignores tools=, so the tool description travels in the system prompt.
     assert "<tools>" in records[0]["messages"][0]["content"]
+
+
+def test_continuous_batching_equals_padded_generate(smollm2):
+    """Greedy in fp32: the engine's default path gives the very token ids of plain padded `generate`."""
+    tokenizer, lm = models.load_tokenizer(smollm2), models.load_model(smollm2, "cpu")
+    problems = load_problems(str(ROOT / "data" / "test.jsonl"))[:3]
+
+    def play(continuous):
+        engine = LocalEngine(lm, tokenizer, max_new_tokens=16, temperature=0, batch_size=8, continuous=continuous)
+
+        async def run():
+            return await asyncio.gather(*[run_episode(engine, p, True, 2, True) for p in problems])
+
+        try:
+            return [[t.completion_ids for t in ep.turns] for ep in asyncio.run(run())]
+        finally:
+            engine.close()
+
+    assert play(True) == play(False)
