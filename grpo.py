@@ -62,8 +62,9 @@ def completion_logprobs(model, batch: list[Sample], pad_id: int, temperature: fl
     rows = [s.prompt_ids + s.completion_ids for s in batch]
     width = max(map(len, rows))
     ids = torch.tensor([r + [pad_id] * (width - len(r)) for r in rows], device=device)
-    mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], device=device)
-    logits = model(input_ids=ids, attention_mask=mask).logits
+    # No attention mask: with right padding, causal attention alone keeps every real token from seeing padding, and
+    # a padding mask would leave fully masked rows whose NaNs leak into the gradients through sdpa's backward.
+    logits = model(input_ids=ids).logits
     out = []
     for i, s in enumerate(batch):
         start = len(s.prompt_ids)  # logits at position t predict token t + 1

@@ -17,7 +17,7 @@ class PositionLogits(torch.nn.Module):
         super().__init__()
         self.table = torch.nn.Parameter(torch.randn(width, VOCAB))
 
-    def forward(self, input_ids, attention_mask):
+    def forward(self, input_ids, attention_mask=None):
         return SimpleNamespace(logits=self.table[: input_ids.shape[1]].expand(input_ids.shape[0], -1, -1))
 
 
@@ -86,3 +86,18 @@ def test_turns_without_token_ids_are_refused():
     ep = SimpleNamespace(turns=[SimpleNamespace(prompt_ids=None, completion_ids=None)])
     with pytest.raises(ValueError, match="exact token ids"):
         grpo.samples_of(ep, 1.0)
+
+
+def test_padded_batch_logprobs_equal_single_sequences(smollm2):
+    """Right padding without a mask: a real model gives every sequence the log-probs it gets alone."""
+    import models
+
+    tokenizer, lm = models.load_tokenizer(smollm2), models.load_model(smollm2, "cpu")
+    short = grpo.Sample(tokenizer("What is 2+2?")["input_ids"], tokenizer(" It is 4.")["input_ids"], 1.0)
+    long = grpo.Sample(tokenizer("A much longer question about 12 boxes of 34 pens each?")["input_ids"],
+                       tokenizer(" That makes 408 pens in all.")["input_ids"], 1.0)  # fmt: skip
+    with torch.no_grad():
+        together = grpo.completion_logprobs(lm, [short, long], pad_id=tokenizer.pad_token_id)
+        alone = [grpo.completion_logprobs(lm, [s], pad_id=tokenizer.pad_token_id)[0] for s in (short, long)]
+    for a, b in zip(together, alone, strict=True):
+        assert torch.allclose(a, b, atol=1e-4)

@@ -87,3 +87,14 @@ def test_bad_input_fails_fast_with_one_line(tmp_path, args, message):
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert message in last and last.startswith(("error:", "simple_train.py: error:")), result.stderr
+
+
+def test_issue_acceptance_command_completes_then_resumes_for_a_third_step(smollm2, tmp_path):
+    command = ["simple_train.py", "--model", "smollm2-135m", "--backend", "local", "--questions-per-step", "2",
+               "--group-size", "4", "--max-new-tokens", "48", "--eval-n", "4", "--out", tmp_path / "run"]  # fmt: skip
+    first = run_script(*command, "--steps", "2")
+    assert first.returncode == 0, first.stderr[-2000:]
+    third = run_script(*command, "--steps", "3")
+    assert third.returncode == 0, third.stderr[-2000:]
+    assert [r["step"] for r in training.read_metrics(tmp_path / "run")] == [1, 2, 3]
+    assert training.latest_checkpoint(tmp_path / "run").name == "step-0003"
