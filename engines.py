@@ -1,7 +1,7 @@
 """Engines that play assistant turns for `episode.run_episode`: local (transformers), openai (any server), art.
 
 Every engine takes a chat (messages + tools) and returns an `episode.Turn`. Episodes run concurrently as asyncio
-tasks; the local engine gathers their pending turns and generates them as one batch.
+tasks; the local engine feeds their turns to continuous batching, the openai engine keeps requests in flight.
 """
 
 import asyncio

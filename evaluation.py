@@ -74,9 +74,11 @@ class Runner:
     def __init__(self, args, use_tool: bool):
         self.args, self.use_tool = args, use_tool
         self.backend = choose_backend(args.backend)
+        if self.backend == "art":  # evaluation has no ART path yet: `auto` falls back to the local engine
+            if args.backend == "art":
+                raise EngineError("the eval scripts have no art backend yet; use --backend local or openai")
+            self.backend = "local"
         self.model = resolve_model(args.model)
-        if self.backend == "art":
-            raise EngineError("evaluating through ART comes with simple_train.py; use --backend local or openai")
         self.tokenizer = load_tokenizer(self.model)
         self.tools_in_prompt = template_ignores_tools(self.tokenizer)
         if self.backend == "local":

@@ -1,0 +1,169 @@
+"""Regenerate the three tables and the training curves: for each model and seed, the no-tool eval, the untrained
+tool eval, GRPO training with the tool, and the tool eval of the trained adapter, all on held-out questions.
+
+    python reproduce.py --models qwen2.5-coder-0.5b --seeds 0 1 2
+    python reproduce.py --models smollm2-135m --seeds 0 --n 4 --steps 1 --questions-per-step 2 --group-size 2 \
+        --max-new-tokens 16 --out runs/smoke        # a CPU smoke run
+
+Each cell is one run of the scripts (as a subprocess) in OUT/<model>/seed-<s>/<cell>; a cell whose summary.json
+exists is skipped, so a killed run continues where it stopped. --dry-run prints the plan; --tables-only rebuilds
+OUT/tables.md and OUT/training_curves.png from what is there.
+"""
+
+import argparse
+import json
+import math
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+TABLES = [("no_tool", "Without tools", "no"), ("tool", "With the calculator, untrained", "yes"),
+          ("trained", "With the calculator, after GRPO", "yes")]  # fmt: skip
+T_975 = {2: 12.706, 3: 4.303, 4: 3.182, 5: 2.776}  # Student t quantiles for 1..4 degrees of freedom
+
+
+def cells(args, model: str, seed: int) -> list[tuple[str, Path, list[str]]]:
+    """(name, folder, command) of the four runs of one model and seed, in order."""
+    base = Path(args.out) / Path(model).name / f"seed-{seed}"
+    shared = ["--model", model, "--max-new-tokens", str(args.max_new_tokens), "--batch-size", str(args.batch_size)]
+    # Evals run on the local engine when training runs through ART (the eval scripts have no art backend).
+    evals = [
+        *shared,
+        "--n",
+        str(args.n),
+        "--seeds",
+        str(seed),
+        "--backend",
+        "auto" if args.backend == "art" else args.backend,
+    ]
+    train = [*shared, "--seed", str(seed), "--steps", str(args.steps), "--questions-per-step",
+             str(args.questions_per_step), "--group-size", str(args.group_size), "--lr", str(args.lr),
+             "--eval-every", str(args.eval_every), "--eval-n", str(args.n), "--backend", args.backend]  # fmt: skip
+    if args.max_minutes is not None:  # training stops cleanly after this; rerunning reproduce.py continues it
+        train += ["--max-minutes", str(args.max_minutes)]
+    trained = base / "train" / "summary.json"  # names the final adapter (the art backend keeps its own folders)
+    adapter = json.loads(trained.read_text())["adapter"] if trained.exists() else f"{base}/train/checkpoints/step-N"
+    return [
+        ("no_tool", base / "no_tool", ["simple_eval.py", *evals, "--out", str(base / "no_tool")]),
+        ("tool", base / "tool", ["simple_eval_tool.py", *evals, "--out", str(base / "tool")]),
+        ("train", base / "train", ["simple_train.py", *train, "--out", str(base / "train")]),
+        (
+            "trained",
+            base / "trained",
+            ["simple_eval_tool.py", *evals, "--adapter", str(adapter), "--out", str(base / "trained")],
+        ),  # fmt: skip
+    ]
+
+
+def run_cells(args) -> None:
+    for model in args.models:
+        for seed in args.seeds:
+            for i in range(4):  # the plan is made again before each cell: the last one needs training's adapter
+                name, folder, command = cells(args, model, seed)[i]
+                if (folder / "summary.json").exists():
+                    print(f"done: {folder}")
+                    continue
+                print("run:", " ".join(["python", *command]), flush=True)
+                if args.dry_run:
+                    continue
+                if subprocess.run([sys.executable, *command], cwd=ROOT).returncode != 0:
+                    raise SystemExit(f"error: the {name} run of {model} seed {seed} failed; rerun to continue")
+                if not (folder / "summary.json").exists():  # training stopped at --max-minutes
+                    print(f"the {name} run of {model} seed {seed} stopped early; rerun the same command to continue")
+                    raise SystemExit(3)
+
+
+def interval(values: list[float]) -> str:
+    """Mean and a 95% interval across seeds (Student t); the mean alone for one seed."""
+    mean = statistics.fmean(values)
+    if len(values) < 2 or len(values) > 5:
+        return f"{mean:.1%}"
+    half = T_975[len(values)] * statistics.stdev(values) / math.sqrt(len(values))
+    return f"{mean:.1%} [{max(mean - half, 0):.1%}, {min(mean + half, 1):.1%}]"
+
+
+def tables(args) -> str:
+    out = Path(args.out)
+    lines = []
+    for cell, title, tool in TABLES:
+        lines += [f"### {title}", "", "| model | dataset | accuracy per seed | tool | mean [95% interval] |",
+                  "|---|---|---|---|---|"]  # fmt: skip
+        for model in args.models:
+            accs = []
+            for seed in args.seeds:
+                summary = out / Path(model).name / f"seed-{seed}" / cell / "summary.json"
+                if summary.exists():
+                    accs.append(json.loads(summary.read_text())["accuracy"])
+            if accs:
+                per_seed = ", ".join(f"{a:.0%}" for a in accs)
+                lines.append(
+                    f"| {Path(model).name} | synthetic-test (n={args.n}) | {per_seed} | {tool} | {interval(accs)} |"
+                )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def curves(args) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for model in args.models:
+        for seed in args.seeds:
+            metrics = Path(args.out) / Path(model).name / f"seed-{seed}" / "train" / "metrics.jsonl"
+            if metrics.exists():
+                rows = [json.loads(x) for x in metrics.read_text().splitlines()]
+                points = [(r["step"], r["eval_acc"]) for r in rows if r.get("eval_acc") is not None]
+                if points:
+                    ax.plot(*zip(*points, strict=True), marker="o", label=f"{Path(model).name} seed {seed}")
+    ax.set(xlabel="GRPO step", ylabel="held-out accuracy with the tool (greedy)", ylim=(0, 1))
+    ax.grid(alpha=0.3)
+    if ax.lines:
+        ax.legend()
+    path = Path(args.out) / "training_curves.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", nargs="+", default=["qwen2.5-coder-0.5b"], help="aliases, GGUF files or folders")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--n", type=int, default=100, help="held-out questions per seed and eval")
+    p.add_argument("--steps", type=int, default=30, help="GRPO steps per seed")
+    p.add_argument("--questions-per-step", type=int, default=16)
+    p.add_argument("--group-size", type=int, default=8)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--eval-every", type=int, default=10)
+    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=256, help="turns generated at once")
+    p.add_argument("--backend", choices=["auto", "local", "art"], default="auto")
+    p.add_argument("--max-minutes", type=float, help="stop each training run after this many minutes (resumable)")
+    p.add_argument("--out", default="results", help="where the runs, tables.md and training_curves.png go")
+    p.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")
+    p.add_argument("--tables-only", action="store_true", help="only rebuild the tables and the curves")
+    args = p.parse_args(argv)
+    if min(args.n, args.steps, args.questions_per_step, args.group_size, args.batch_size) < 1:
+        p.error("--n, --steps, --questions-per-step, --group-size and --batch-size must be at least 1")
+    return args
+
+
+def main(args) -> None:
+    if not args.tables_only:
+        run_cells(args)
+    if args.dry_run:
+        return
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    (Path(args.out) / "tables.md").write_text(tables(args))
+    print(tables(args))
+    print(f"curves: {curves(args)}")
+
+
+if __name__ == "__main__":
+    main(parse_args())

@@ -1,0 +1,37 @@
+"""reproduce.py: the CPU smoke run end to end, resume by skipping finished cells, the plan and the tables."""
+
+import pytest
+from conftest import run_script
+
+import reproduce
+
+SMOKE = ["--models", "smollm2-135m", "--seeds", "0", "--n", "2", "--steps", "1", "--questions-per-step", "1",
+         "--group-size", "2", "--max-new-tokens", "8", "--batch-size", "8"]  # fmt: skip
+
+
+def test_smoke_run_writes_tables_and_curves_then_skips_finished_cells(smollm2, tmp_path):
+    out = tmp_path / "results"
+    plan = run_script("reproduce.py", *SMOKE, "--out", out, "--dry-run", timeout=120)
+    assert plan.returncode == 0 and plan.stdout.count("run: python") == 4 and not out.exists()
+    first = run_script("reproduce.py", *SMOKE, "--out", out)
+    assert first.returncode == 0, first.stderr[-3000:]
+    tables = (out / "tables.md").read_text()
+    for title in ("Without tools", "With the calculator, untrained", "With the calculator, after GRPO"):
+        assert f"### {title}" in tables
+    assert tables.count("| smollm2-135m | synthetic-test (n=2) |") == 3
+    assert (out / "training_curves.png").stat().st_size > 0
+    cell = out / "smollm2-135m" / "seed-0"
+    assert (cell / "trained" / "summary.json").exists() and (cell / "train" / "metrics.jsonl").exists()
+    again = run_script("reproduce.py", *SMOKE, "--out", out)
+    assert again.returncode == 0 and again.stdout.count("done: ") == 4 and "run: python" not in again.stdout
+
+
+def test_interval_across_seeds():
+    assert reproduce.interval([0.5]) == "50.0%"
+    assert reproduce.interval([0.4, 0.5, 0.6]) == "50.0% [25.2%, 74.8%]"  # mean +- 4.303 * 0.1 / sqrt(3)
+
+
+@pytest.mark.parametrize("flag", ["--n", "--steps"])
+def test_bad_values_fail_fast(flag):
+    result = run_script("reproduce.py", flag, "0", timeout=60)
+    assert result.returncode != 0 and "must be at least 1" in result.stderr.strip().splitlines()[-1]
