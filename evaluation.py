@@ -115,8 +115,9 @@ class Runner:
                 on_done(seed, await fut)
 
 
-def config_of(args, script: str) -> dict:
-    return {"script": script} | {k: v for k, v in vars(args).items() if k not in NOT_CONFIG}
+def config_of(args, script: str, not_config: set[str] = NOT_CONFIG) -> dict:
+    """What a run measures: the script and its flags, less those that only change speed or where output goes."""
+    return {"script": script} | {k: v for k, v in vars(args).items() if k not in not_config}
 
 
 def open_run(out: Path, config: dict) -> dict[tuple, dict]:

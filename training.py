@@ -8,6 +8,7 @@ import random
 import shutil
 from pathlib import Path
 
+import evaluation
 import rewards
 from dataset import DEFAULT_TEST_SET, generate, load_problems
 from episode import Episode, run_episode
@@ -19,7 +20,7 @@ KEEP_CHECKPOINTS = 2
 
 
 def config_of(args) -> dict:
-    return {"script": "simple_train"} | {k: v for k, v in vars(args).items() if k not in NOT_CONFIG}
+    return evaluation.config_of(args, "simple_train", NOT_CONFIG)
 
 
 def train_questions(args, step: int) -> list:
