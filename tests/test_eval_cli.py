@@ -59,6 +59,8 @@ def test_qwen_eval_end_to_end(qwen, tmp_path, script, tool):
         (["--model", "no-such-model"], "unknown model 'no-such-model'"),
         (["--model", "tests"], "has no config.json"),
         (["--model", "pyproject.toml"], "is not a .gguf file"),
+        (["--model", "unsloth/Qwen2.5-0.5B-Instruct-bnb-4bit"], "is 4-bit (bitsandbytes) and needs a CUDA GPU"),
+        (["--model", "someone/missing-model"], "cannot get model 'someone/missing-model' from the Hugging Face hub"),
         (["--dataset", "missing.jsonl"], "missing.jsonl"),
         (["--n", "0"], "--n must be at least 1"),
         (["--temperature", "-1"], "--temperature must be >= 0"),
