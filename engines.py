@@ -93,9 +93,7 @@ class LocalEngine:
         pad = self.tokenizer.pad_token_id
         input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.model.device)
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.model.device)
-        sampling = {"do_sample": False}
         if self.temperature > 0:
-            sampling = {"do_sample": True, "temperature": self.temperature, "top_p": 1.0, "top_k": 0}
             torch.manual_seed(self.seed * 1_000_003 + self._batches)
         self._batches += 1
         with torch.inference_mode():
@@ -105,9 +103,15 @@ class LocalEngine:
                 max_new_tokens=self.max_new_tokens,
                 eos_token_id=self.stop_ids,
                 pad_token_id=pad,
-                **sampling,
+                **self._sampling(),
             )
         return [self._turn(prompt, row) for prompt, row in zip(prompts, out[:, width:].tolist(), strict=True)]
+
+    def _sampling(self) -> dict:
+        """Greedy at temperature 0, else plain sampling from the full distribution (no top-p, no top-k)."""
+        if self.temperature > 0:
+            return {"do_sample": True, "temperature": self.temperature, "top_p": 1.0, "top_k": 0}
+        return {"do_sample": False}
 
     def _turn(self, prompt: list[int], generated: list[int]) -> Turn:
         """Cut `generated` after the first stop token (padding follows it in a batch) and decode it."""
@@ -151,14 +155,11 @@ class LocalEngine:
         if self._manager is not None and self._manager_key != key:
             self.close()
         if self._manager is None:
-            sampling = {"do_sample": False}
-            if self.temperature > 0:
-                sampling = {"do_sample": True, "temperature": self.temperature, "top_p": 1.0, "top_k": 0}
             config = GenerationConfig(
                 max_new_tokens=self.max_new_tokens,
                 eos_token_id=self.stop_ids,
                 pad_token_id=self.tokenizer.pad_token_id,
-                **sampling,
+                **self._sampling(),
             )
             cuda = self.model.device.type == "cuda"
             cb_config = ContinuousBatchingConfig(
@@ -239,10 +240,13 @@ def art_available() -> bool:
     return torch.cuda.is_available() and all(importlib.util.find_spec(m) for m in ("art", "unsloth", "vllm"))
 
 
-def choose_backend(backend: str) -> str:
-    """`auto` means art where CUDA, ART, Unsloth and vLLM are all importable, else local."""
+def choose_backend(backend: str, has_art_path: bool = True) -> str:
+    """`auto` means art where CUDA, ART, Unsloth and vLLM are all importable, else local. A script without an ART
+    path (`has_art_path=False`: the evals) takes local for `auto` and refuses `art`."""
     if backend == "auto":
-        return "art" if art_available() else "local"
+        return "art" if has_art_path and art_available() else "local"
+    if backend == "art" and not has_art_path:
+        raise EngineError("the eval scripts have no art backend yet; use --backend local or openai")
     if backend == "art" and not art_available():
         raise EngineError(
             "--backend art needs a CUDA GPU with openpipe-art[backend] (vLLM, Unsloth); use --backend local"

@@ -73,11 +73,7 @@ class Runner:
 
     def __init__(self, args, use_tool: bool):
         self.args, self.use_tool = args, use_tool
-        self.backend = choose_backend(args.backend)
-        if self.backend == "art":  # evaluation has no ART path yet: `auto` falls back to the local engine
-            if args.backend == "art":
-                raise EngineError("the eval scripts have no art backend yet; use --backend local or openai")
-            self.backend = "local"
+        self.backend = choose_backend(args.backend, has_art_path=False)
         self.model = resolve_model(args.model)
         self.tokenizer = load_tokenizer(self.model)
         self.tools_in_prompt = template_ignores_tools(self.tokenizer)
