@@ -20,6 +20,13 @@ def run_script(*args, timeout=900, env=None) -> subprocess.CompletedProcess:
     )
 
 
+def assert_one_line_error(result: subprocess.CompletedProcess, script: str, message: str) -> None:
+    """A CLI that fails fast: non-zero exit, and its last stderr line is the error, naming the problem."""
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert message in last and last.startswith(("error:", f"{script}: error:")), result.stderr
+
+
 @pytest.fixture(scope="session")
 def smollm2():
     from models import resolve_model

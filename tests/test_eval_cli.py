@@ -4,7 +4,7 @@ import json
 import re
 
 import pytest
-from conftest import run_script
+from conftest import assert_one_line_error, run_script
 
 ROW = re.compile(r"^\| (\S+) \| synthetic-test \| (\d+%(, \d+%)*) \| (yes|no) \|$", re.MULTILINE)
 SMALL = ["--n", "2", "--max-new-tokens", "24", "--batch-size", "4"]
@@ -70,9 +70,7 @@ def test_qwen_eval_end_to_end(qwen, tmp_path, script, tool):
 )
 def test_bad_input_fails_fast_with_one_line(tmp_path, args, message):
     result = run_script("simple_eval_tool.py", *args, "--out", tmp_path / "run", timeout=120)
-    assert result.returncode != 0
-    last = result.stderr.strip().splitlines()[-1]
-    assert message in last and last.startswith(("error:", "simple_eval_tool.py: error:")), result.stderr
+    assert_one_line_error(result, "simple_eval_tool.py", message)
 
 
 def test_bad_dataset_line_names_file_and_line(tmp_path):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 import torch
-from conftest import run_script
+from conftest import assert_one_line_error, run_script
 
 import grpo
 import training
@@ -84,9 +84,7 @@ def test_one_real_update_and_its_checkpoint(smollm2, tmp_path):
 )
 def test_bad_input_fails_fast_with_one_line(tmp_path, args, message):
     result = run_script("simple_train.py", *args, "--out", tmp_path / "run", timeout=120)
-    assert result.returncode != 0
-    last = result.stderr.strip().splitlines()[-1]
-    assert message in last and last.startswith(("error:", "simple_train.py: error:")), result.stderr
+    assert_one_line_error(result, "simple_train.py", message)
 
 
 def test_issue_acceptance_command_completes_then_resumes_for_a_third_step(smollm2, tmp_path):
