@@ -1,7 +1,7 @@
 """Engines that play assistant turns for `episode.run_episode`: local (transformers), openai (any server), art.
 
 Every engine takes a chat (messages + tools) and returns an `episode.Turn`. Episodes run concurrently as asyncio
-tasks; the local engine feeds their turns to continuous batching, the openai engine keeps requests in flight.
+tasks; the local engine gathers their pending turns into batches, the openai engine keeps requests in flight.
 """
 
 import asyncio
@@ -25,13 +25,16 @@ def stop_token_ids(tokenizer, generation_config) -> list[int]:
     return sorted(i for i in ids if i is not None)
 
 
+METHODS = ("static", "generate")
+
+
 class LocalEngine:
     """transformers on this machine; keeps the exact sampled token ids of every turn.
 
-    By default (`continuous=True`) every turn goes to transformers' continuous batching (CUDA graphs on a GPU): a
-    finished sequence frees its slot at once and the next turn of any episode takes it. `continuous=False` gathers
-    pending turns into padded batches for plain `model.generate` (the baseline of bench.py). Both read the weights
-    in place, so a LoRA update is used at once. Call `close()` when done: the batching thread keeps a process alive.
+    Pending turns of all running episodes are gathered into batches. `method` says how a batch is generated:
+    "static" (default) through `decoder.StaticDecoder` (fixed-shape KV cache, each decode step one CUDA graph replay
+    on a GPU), "generate" through plain padded `model.generate` (bench.py's baseline). Both read the weights in
+    place, so a LoRA update is used by the next batch.
     """
 
     def __init__(
@@ -43,25 +46,25 @@ class LocalEngine:
         temperature: float,
         batch_size: int,
         seed: int = 0,
-        continuous: bool = True,
+        method: str = "static",
     ):
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, not {method!r}")
         self.model, self.tokenizer = model, tokenizer
         self.max_new_tokens, self.temperature, self.batch_size = max_new_tokens, temperature, batch_size
         self.stop_ids = stop_token_ids(tokenizer, model.generation_config)
         self.seed = seed
-        self.continuous = continuous
+        self.method = method
+        self._decoder = None
         self._pending: list[tuple[list[int], asyncio.Future]] = []
         self._worker: asyncio.Task | None = None
         self._batches = 0
-        self._manager, self._manager_key, self._requests = None, None, 0
 
     def render(self, messages: list[dict], tools: list[dict] | None) -> str:
         return self.tokenizer.apply_chat_template(messages, tools=tools, tokenize=False, add_generation_prompt=True)
 
     async def chat(self, messages: list[dict], tools: list[dict] | None) -> Turn:
         ids = self.tokenizer(self.render(messages, tools), add_special_tokens=False)["input_ids"]
-        if self.continuous:
-            return await self._chat_continuous(ids)
         future = asyncio.get_running_loop().create_future()
         self._pending.append((ids, future))
         if self._worker is None or self._worker.done():
@@ -86,16 +89,32 @@ class LocalEngine:
                 fut.set_result(turn)
 
     def generate(self, prompts: list[list[int]]) -> list[Turn]:
-        """One padded batch through `model.generate`; returns the turns in order."""
+        """One batch of prompts (static decoder or padded `model.generate`); returns the turns in order."""
+        import torch
+
+        if self.temperature > 0:
+            torch.manual_seed(self.seed * 1_000_003 + self._batches)
+        self._batches += 1
+        rows = self._decode(prompts) if self.method == "static" else self._generate_padded(prompts)
+        return [self._turn(prompt, row) for prompt, row in zip(prompts, rows, strict=True)]
+
+    def _decode(self, prompts: list[list[int]]) -> list[list[int]]:
+        from decoder import StaticDecoder
+
+        if self._decoder is None:
+            pad = self.tokenizer.pad_token_id
+            self._decoder = StaticDecoder(self.model, self.stop_ids, pad, max_batch=self.batch_size)
+        self.model.eval()
+        return self._decoder.generate(prompts, self.max_new_tokens, self.temperature)
+
+    def _generate_padded(self, prompts: list[list[int]]) -> list[list[int]]:
         import torch
 
         width = max(map(len, prompts))
         pad = self.tokenizer.pad_token_id
         input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.model.device)
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.model.device)
-        if self.temperature > 0:
-            torch.manual_seed(self.seed * 1_000_003 + self._batches)
-        self._batches += 1
+        self.model.eval()
         with torch.inference_mode():
             out = self.model.generate(
                 input_ids=input_ids,
@@ -105,7 +124,7 @@ class LocalEngine:
                 pad_token_id=pad,
                 **self._sampling(),
             )
-        return [self._turn(prompt, row) for prompt, row in zip(prompts, out[:, width:].tolist(), strict=True)]
+        return out[:, width:].tolist()
 
     def _sampling(self) -> dict:
         """Greedy at temperature 0, else plain sampling from the full distribution (no top-p, no top-k)."""
@@ -125,75 +144,9 @@ class LocalEngine:
         text = self.tokenizer.decode(completion[:-1] if finish == "stop" else completion)
         return Turn(text, finish, len(prompt), len(completion), prompt_ids=prompt, completion_ids=completion)
 
-    async def _chat_continuous(self, ids: list[int]) -> Turn:
-        manager = self.manager()
-        future = asyncio.get_running_loop().create_future()
-
-        def deliver(output):
-            if output.is_finished() and not future.done():
-                future.set_result(output)
-
-        self._requests += 1
-        request_id = f"turn-{self._requests}"
-        manager.register_result_handler(request_id, deliver)  # before adding, so no result can slip past
-        manager.add_request(ids, request_id=request_id, max_new_tokens=self.max_new_tokens, eos_token_id=self.stop_ids)
-        output = await future
-        if output.error:
-            raise RuntimeError(f"generation failed: {output.error}")
-        return self._turn(ids, output.generated_tokens)
-
-    def manager(self):
-        """The continuous-batching manager for the current sampling settings, started (made again when they change).
-
-        While it runs, the model's attention is switched to paged kernels: call `pause()` before a training forward.
-        """
-        import torch
-        from transformers import GenerationConfig
-        from transformers.generation.configuration_utils import ContinuousBatchingConfig
-
-        key = (self.temperature, self.max_new_tokens)
-        if self._manager is not None and self._manager_key != key:
-            self.close()
-        if self._manager is None:
-            config = GenerationConfig(
-                max_new_tokens=self.max_new_tokens,
-                eos_token_id=self.stop_ids,
-                pad_token_id=self.tokenizer.pad_token_id,
-                **self._sampling(),
-            )
-            cuda = self.model.device.type == "cuda"
-            cb_config = ContinuousBatchingConfig(
-                use_cuda_graph=cuda,
-                max_memory_percent=0.4 if cuda else None,  # leaves room for the LoRA update between rollouts
-                max_requests_per_batch=self.batch_size if self.batch_size > 1 else None,
-                **({} if cuda else {"num_blocks": 256, "block_size": 64, "max_batch_tokens": 2048}),
-            )
-            self.model.eval()
-            self._manager = self.model.init_continuous_batching(
-                generation_config=config, continuous_batching_config=cb_config
-            )
-            self._manager_key = key
-            if cuda:
-                self._manager.warmup()  # capture the CUDA graphs now, not inside the first measured turns
-        if not self._manager.is_running():
-            self.model.eval()
-            if getattr(self._manager.model, "_cached_continuous_batching_manager", None) is self._manager:
-                self._manager.switch_to_cb_friendly_attn(self._manager.model)  # resuming after pause()
-            torch.manual_seed(self.seed)
-            self._manager.start()
-        return self._manager
-
-    def pause(self) -> None:
-        """Stop generating but keep the KV cache and CUDA graphs; the model's own attention is restored."""
-        if self._manager is not None and self._manager.is_running():
-            self._manager.stop(block=True, keep_for_next_session=True)
-
     def close(self) -> None:
-        """Stop the continuous-batching thread and free its cache."""
-        if self._manager is not None:
-            self.pause()
-            self.model.destroy_cached_continuous_batching_manager()
-            self._manager = None
+        """Free the decoder's KV caches and CUDA graphs."""
+        self._decoder = None
 
 
 class OpenAIEngine:

@@ -19,7 +19,7 @@ from tqdm import tqdm
 from dataset import DEFAULT_TEST_SET, load_problems
 from engines import EngineError, LocalEngine, OpenAIEngine, choose_backend
 from episode import FAILURES, run_episode, template_ignores_tools
-from models import ModelError, load_model, load_tokenizer, resolve_model
+from models import ModelError, load_model, load_tokenizer, model_name, resolve_model
 
 # Flags that change how fast a run goes, not what it measures: a resumed run may change them.
 NOT_CONFIG = {"out", "show", "batch_size"}
@@ -61,11 +61,14 @@ def select(problems: list, n: int, seed: int) -> list:
 
 
 def git_commit() -> str | None:
+    """HEAD, with "+dirty" when tracked files differ from it (the run used code no commit holds)."""
+    here = Path(__file__).parent
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True)
-        return out.stdout.strip() or None
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here, capture_output=True)
     except OSError:
         return None
+    return (head + ("+dirty" if dirty.stdout.strip() else "")) if head else None
 
 
 class Runner:
@@ -193,7 +196,7 @@ def main(args, use_tool: bool, script: str, parser: argparse.ArgumentParser) -> 
     dataset_name = (
         "synthetic-test" if Path(args.dataset).resolve() == DEFAULT_TEST_SET.resolve() else Path(args.dataset).stem
     )
-    out = Path(args.out or f"runs/{script}-{Path(args.model).name}")
+    out = Path(args.out or f"runs/{script}-{model_name(args.model)}")
     done = open_run(out, config_of(args, script))
     todo = {s: [p for p in select(problems, args.n, s) if (s, p.id) not in done] for s in args.seeds}
     t0, new_tokens = time.time(), []
@@ -215,16 +218,16 @@ def main(args, use_tool: bool, script: str, parser: argparse.ArgumentParser) -> 
                 asyncio.run(runner.play(todo, write))
             finally:
                 getattr(runner.engine, "close", lambda: None)()
-        model_name, model_sha = runner.model.name, runner.model.sha256
+        name, model_sha = runner.model.name, runner.model.sha256
     else:  # nothing left to play: the model was described by the run that played it
         previous = json.loads((out / "summary.json").read_text()) if (out / "summary.json").exists() else {}
-        model_name, model_sha = previous.get("model", Path(args.model).name), previous.get("model_sha256")
+        name, model_sha = previous.get("model", model_name(args.model)), previous.get("model_sha256")
     wanted = {(s, p.id) for s in args.seeds for p in select(problems, args.n, s)}
     records = [r for k, r in done.items() if k in wanted]
     summary = {
         "config": config_of(args, script),
         "git_commit": git_commit(),
-        "model": model_name,
+        "model": name,
         "model_sha256": model_sha,
         "dataset": dataset_name,
         "wall_s": round(time.time() - t0, 1),

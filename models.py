@@ -5,6 +5,7 @@ as an ordinary safetensors folder in the cache (`$CALC_RL_CACHE`, default ~/.cac
 seconds instead of a minute.
 """
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -119,6 +120,19 @@ def _cached_conversion(key: str, parts: list[Path], sha256: str) -> Path:
     return dest
 
 
+def alias_of(sha256: str) -> str | None:
+    return next((name for name, alias in ALIASES.items() if alias.sha256 == sha256), None)
+
+
+@functools.cache
+def model_name(spec: str) -> str:
+    """The short name runs and tables use for `--model`, without loading or converting anything."""
+    p = Path(spec).expanduser()
+    if spec not in ALIASES and p.is_file() and p.suffix == ".gguf":
+        return alias_of(sha256_files([p])) or p.stem
+    return spec.split("/")[-1] if spec not in ALIASES and not p.exists() else p.name
+
+
 def resolve_model(spec: str) -> ResolvedModel:
     """Turn `--model` into a loadable folder, converting GGUF weights on first use. Raises ModelError."""
     if spec in ALIASES:
@@ -129,8 +143,9 @@ def resolve_model(spec: str) -> ResolvedModel:
         if p.suffix != ".gguf":
             raise ModelError(f"model file {spec!r} is not a .gguf file; pass a GGUF file, a folder or an alias")
         sha = sha256_files([p])
-        path = _cached_conversion(f"{p.stem}-{sha[:12]}", [p], sha)
-        return ResolvedModel(p.stem, str(path), sha)
+        alias = alias_of(sha)  # the very file an alias assembles (e.g. carried to another machine): same name
+        path = _cached_conversion(alias or f"{p.stem}-{sha[:12]}", [p], sha)
+        return ResolvedModel(alias or p.stem, str(path), sha)
     if p.is_dir():
         if not (p / "config.json").exists():
             raise ModelError(f"model folder {spec!r} has no config.json")

@@ -18,15 +18,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import models
+
 ROOT = Path(__file__).resolve().parent
 TABLES = [("no_tool", "Without tools", "no"), ("tool", "With the calculator, untrained", "yes"),
           ("trained", "With the calculator, after GRPO", "yes")]  # fmt: skip
+MARKERS = ("<!-- tables: written by reproduce.py --readme; do not edit -->", "<!-- end of tables -->")
 T_975 = {2: 12.706, 3: 4.303, 4: 3.182, 5: 2.776}  # Student t quantiles for 1..4 degrees of freedom
 
 
 def cells(args, model: str, seed: int) -> list[tuple[str, Path, list[str]]]:
     """(name, folder, command) of the four runs of one model and seed, in order."""
-    base = Path(args.out) / Path(model).name / f"seed-{seed}"
+    base = Path(args.out) / models.model_name(model) / f"seed-{seed}"
     shared = ["--model", model, "--max-new-tokens", str(args.max_new_tokens), "--batch-size", str(args.batch_size)]
     # Evals run on the local engine when training runs through ART (the eval scripts have no art backend).
     evals = [
@@ -40,7 +43,8 @@ def cells(args, model: str, seed: int) -> list[tuple[str, Path, list[str]]]:
     ]
     train = [*shared, "--seed", str(seed), "--steps", str(args.steps), "--questions-per-step",
              str(args.questions_per_step), "--group-size", str(args.group_size), "--lr", str(args.lr),
-             "--eval-every", str(args.eval_every), "--eval-n", str(args.n), "--backend", args.backend]  # fmt: skip
+             "--eval-every", str(args.eval_every), "--eval-n", str(args.n), "--backend", args.backend,
+             "--micro-batch", str(args.micro_batch)]  # fmt: skip
     if args.max_minutes is not None:  # training stops cleanly after this; rerunning reproduce.py continues it
         train += ["--max-minutes", str(args.max_minutes)]
     trained = base / "train" / "summary.json"  # names the final adapter (the art backend keeps its own folders)
@@ -90,17 +94,15 @@ def tables(args) -> str:
     for cell, title, tool in TABLES:
         lines += [f"### {title}", "", "| model | dataset | accuracy per seed | tool | mean [95% interval] |",
                   "|---|---|---|---|---|"]  # fmt: skip
-        for model in args.models:
+        for model in map(models.model_name, args.models):
             accs = []
             for seed in args.seeds:
-                summary = out / Path(model).name / f"seed-{seed}" / cell / "summary.json"
+                summary = out / model / f"seed-{seed}" / cell / "summary.json"
                 if summary.exists():
                     accs.append(json.loads(summary.read_text())["accuracy"])
             if accs:
                 per_seed = ", ".join(f"{a:.0%}" for a in accs)
-                lines.append(
-                    f"| {Path(model).name} | synthetic-test (n={args.n}) | {per_seed} | {tool} | {interval(accs)} |"
-                )
+                lines.append(f"| {model} | synthetic-test (n={args.n}) | {per_seed} | {tool} | {interval(accs)} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -114,12 +116,12 @@ def curves(args) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4))
     for model in args.models:
         for seed in args.seeds:
-            metrics = Path(args.out) / Path(model).name / f"seed-{seed}" / "train" / "metrics.jsonl"
+            metrics = Path(args.out) / models.model_name(model) / f"seed-{seed}" / "train" / "metrics.jsonl"
             if metrics.exists():
                 rows = [json.loads(x) for x in metrics.read_text().splitlines()]
                 points = [(r["step"], r["eval_acc"]) for r in rows if r.get("eval_acc") is not None]
                 if points:
-                    ax.plot(*zip(*points, strict=True), marker="o", label=f"{Path(model).name} seed {seed}")
+                    ax.plot(*zip(*points, strict=True), marker="o", label=f"{models.model_name(model)} seed {seed}")
     ax.set(xlabel="GRPO step", ylabel="held-out accuracy with the tool (greedy)", ylim=(0, 1))
     ax.grid(alpha=0.3)
     if ax.lines:
@@ -143,14 +145,16 @@ def parse_args(argv=None):
     p.add_argument("--eval-every", type=int, default=10)
     p.add_argument("--max-new-tokens", type=int, default=256)
     p.add_argument("--batch-size", type=int, default=256, help="turns generated at once")
+    p.add_argument("--micro-batch", type=int, default=16, help="sequences per forward/backward pass in training")
     p.add_argument("--backend", choices=["auto", "local", "art"], default="auto")
     p.add_argument("--max-minutes", type=float, help="stop each training run after this many minutes (resumable)")
     p.add_argument("--out", default="results", help="where the runs, tables.md and training_curves.png go")
     p.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")
     p.add_argument("--tables-only", action="store_true", help="only rebuild the tables and the curves")
+    p.add_argument("--readme", help="also put the tables into this file, between its two table markers")
     args = p.parse_args(argv)
-    if min(args.n, args.steps, args.questions_per_step, args.group_size, args.batch_size) < 1:
-        p.error("--n, --steps, --questions-per-step, --group-size and --batch-size must be at least 1")
+    if min(args.n, args.steps, args.questions_per_step, args.group_size, args.batch_size, args.micro_batch) < 1:
+        p.error("--n, --steps, --questions-per-step, --group-size, --batch-size and --micro-batch must be at least 1")
     return args
 
 
@@ -160,9 +164,22 @@ def main(args) -> None:
     if args.dry_run:
         return
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    (Path(args.out) / "tables.md").write_text(tables(args))
-    print(tables(args))
+    text = tables(args)
+    (Path(args.out) / "tables.md").write_text(text)
+    if args.readme:
+        put_tables(Path(args.readme), text)
+    print(text)
     print(f"curves: {curves(args)}")
+
+
+def put_tables(readme: Path, text: str) -> None:
+    """Replace what stands between the markers in `readme` with the tables."""
+    start, end = MARKERS
+    page = readme.read_text()
+    if start not in page or end not in page:
+        raise SystemExit(f"error: {readme} has no table markers ({start} ... {end})")
+    head, rest = page.split(start, 1)
+    readme.write_text(f"{head}{start}\n{text}{end}{rest.split(end, 1)[1]}")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,11 @@
 
     reward = correct + format_reward * has_number - min(malformed_penalty * malformed_calls, malformed_cap)
 
-Bands (defaults: format 0.05, malformed 0.05 per call, capped at 0.2):
-  right answer: [1 + format - cap, 1 + format]   -> [0.85, 1.05]
-  wrong answer: [-cap, format]                   -> [-0.20, 0.05]
+Bands (defaults: format 0, malformed 0.05 per call, capped at 0.2):
+  right answer: [1 + format - cap, 1 + format]   -> [0.8, 1.0]
+  wrong answer: [-cap, format]                   -> [-0.2, 0.0]
+The format bonus is off by default: with 0.05, one of three Qwen2.5-Coder-0.5B seeds learned to skip the tool and
+answer at once (a sure bonus while its tool episodes were rarely right) and never recovered; see RESULTS.md.
 A right answer always holds a parsable number, so a wrong one can only outscore it if the cap reaches the
 correct-answer weight; `check_weights` refuses such weights. Tool use is logged as a metric, never rewarded.
 """
@@ -19,7 +21,7 @@ CORRECT = 1.0  # the main term: exact final answer, graded by grading.is_correct
 
 @dataclass(frozen=True)
 class Weights:
-    format_reward: float = 0.05  # the last <answer> holds one parsable number
+    format_reward: float = 0.0  # the last <answer> holds one parsable number
     malformed_penalty: float = 0.05  # per malformed tool call (bad JSON, unknown tool, missing argument)
     malformed_cap: float = 0.2  # the total malformed penalty never exceeds this
 

@@ -18,7 +18,7 @@ import rewards
 import training
 from engines import EngineError, choose_backend
 from evaluation import git_commit, open_run
-from models import ModelError
+from models import ModelError, model_name
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--scale-rewards", action="store_true", help="divide advantages by the group's reward std")
     add("--updates-per-batch", type=int, default=1, help="optimizer steps per batch (> 1: PPO-clipped ratio)")
     add("--clip", type=float, default=0.2, help="PPO clip range, used when --updates-per-batch > 1")
-    add("--format-reward", type=float, default=0.05, help="bonus for a parsable number in the final <answer>")
+    add("--format-reward", type=float, default=0.0, help="bonus for a parsable number in the final <answer>")
     add("--malformed-penalty", type=float, default=0.05, help="penalty per malformed tool call")
     add("--malformed-cap", type=float, default=0.2, help="cap on the total malformed penalty (< 1)")
     add("--max-new-tokens", type=int, default=256, help="per assistant turn")
@@ -101,7 +101,6 @@ def train_local(args, out: Path, weights: rewards.Weights) -> dict | None:
             )
             scores = [[rewards.reward(ep, weights) for ep in group] for group in groups]
             samples, skipped = grpo.batch_samples(groups, scores, args.scale_rewards)
-            engine.pause()  # the update's forward needs the model's own attention (continuous batching swaps it)
             stats = grpo.update(
                 lm, optimizer, samples, pad_id=tokenizer.pad_token_id, micro_batch=args.micro_batch,
                 updates=args.updates_per_batch, clip=args.clip, temperature=args.temperature,
@@ -124,7 +123,7 @@ def train_local(args, out: Path, weights: rewards.Weights) -> dict | None:
                 print(f"stopped after step {step} (--max-minutes); rerun the same command to resume", flush=True)
                 return None
     finally:
-        engine.close()  # its generation thread would keep the process alive
+        engine.close()
     print(f"{out} already holds {step} steps (--steps {args.steps}); nothing to do")
     return None
 
@@ -133,7 +132,7 @@ def main(argv=None) -> dict | None:
     parser = build_parser()
     args = parser.parse_args(argv)
     weights = check_args(parser, args)
-    out = Path(args.out or f"runs/train-{Path(args.model).name}")
+    out = Path(args.out or f"runs/train-{model_name(args.model)}")
     try:
         backend = choose_backend(args.backend)
         open_run(out, training.config_of(args))
@@ -147,7 +146,7 @@ def main(argv=None) -> dict | None:
         parser.exit(1, f"error: {e}\n")
     if result is None:
         return None
-    summary = {"config": training.config_of(args), "git_commit": git_commit(), "model": Path(args.model).name,
+    summary = {"config": training.config_of(args), "git_commit": git_commit(), "model": model_name(args.model),
                "dataset": "synthetic-test", "backend": backend} | result  # fmt: skip
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(f"step {result['step']}: test accuracy {result['accuracy']:.1%} on {result['n_episodes']} questions")

@@ -165,13 +165,13 @@ def test_openai_backend_against_a_real_server(server, tmp_path):
     assert "<tools>" in records[0]["messages"][0]["content"]
 
 
-def test_continuous_batching_equals_padded_generate(smollm2):
+def test_static_decoder_equals_padded_generate(smollm2):
     """Greedy in fp32: the engine's default path gives the very token ids of plain padded `generate`."""
     tokenizer, lm = models.load_tokenizer(smollm2), models.load_model(smollm2, "cpu")
     problems = load_problems(str(ROOT / "data" / "test.jsonl"))[:3]
 
-    def play(continuous):
-        engine = LocalEngine(lm, tokenizer, max_new_tokens=16, temperature=0, batch_size=8, continuous=continuous)
+    def play(method):
+        engine = LocalEngine(lm, tokenizer, max_new_tokens=16, temperature=0, batch_size=8, method=method)
 
         async def run():
             return await asyncio.gather(*[run_episode(engine, p, True, 2, True) for p in problems])
@@ -181,4 +181,39 @@ def test_continuous_batching_equals_padded_generate(smollm2):
         finally:
             engine.close()
 
-    assert play(True) == play(False)
+    assert play("static") == play("generate")
+
+
+def test_static_decoder_rows_finish_apart(smollm2):
+    """Rows that stop early leave the batch (the rest move to a smaller one): every row still gets the very tokens
+    of padded `generate`, and the model's own attention is back afterwards."""
+    tokenizer, lm = models.load_tokenizer(smollm2), models.load_model(smollm2, "cpu")
+    questions = ["Say hi.", "Count from one to twenty in words.", "Reply with OK.", "Name a color.", "List fruits."]
+    prompts = [
+        tokenizer.apply_chat_template([{"role": "user", "content": q}], add_generation_prompt=True, tokenize=False)
+        for q in questions
+    ]
+    ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    static = LocalEngine(lm, tokenizer, max_new_tokens=40, temperature=0, batch_size=8)
+    plain = LocalEngine(lm, tokenizer, max_new_tokens=40, temperature=0, batch_size=8, method="generate")
+    attention = lm.config._attn_implementation
+    got = static.generate(ids)
+    assert [t.completion_ids for t in got] == [t.completion_ids for t in plain.generate(ids)]
+    assert len({t.completion_tokens for t in got}) > 1  # the rows did finish apart
+    record = static._decoder.history[-1]
+    assert record["compacted"] >= 1 and record["shared"] > 0  # both paths ran: smaller batch, shared prefix
+    assert lm.config._attn_implementation == attention
+
+
+def test_static_decoder_sampling_is_seeded(smollm2):
+    tokenizer, lm = models.load_tokenizer(smollm2), models.load_model(smollm2, "cpu")
+    ids = [tokenizer("The sea is", add_special_tokens=False)["input_ids"]] * 4
+
+    def sample(seed):
+        engine = LocalEngine(lm, tokenizer, max_new_tokens=12, temperature=1.0, batch_size=4, seed=seed)
+        return [t.completion_ids for t in engine.generate(ids)]
+
+    first = sample(0)
+    assert first == sample(0)
+    assert len({tuple(row) for row in first}) > 1  # four rows of one prompt drew different continuations
+    assert first != sample(1)

@@ -1,7 +1,7 @@
 """reproduce.py: the CPU smoke run end to end, resume by skipping finished cells, the plan and the tables."""
 
 import pytest
-from conftest import run_script
+from conftest import ROOT, run_script
 
 import reproduce
 
@@ -35,3 +35,23 @@ def test_interval_across_seeds():
 def test_bad_values_fail_fast(flag):
     result = run_script("reproduce.py", flag, "0", timeout=60)
     assert result.returncode != 0 and "must be at least 1" in result.stderr.strip().splitlines()[-1]
+
+
+def test_readme_tables_are_generated_from_the_committed_results():
+    """The README's tables are reproduce.py's output for results/, not typed by hand."""
+    args = reproduce.parse_args(["--out", str(ROOT / "results")])
+    start, end = reproduce.MARKERS
+    block = (ROOT / "README.md").read_text().split(start, 1)[1].split(end, 1)[0]
+    assert block == "\n" + reproduce.tables(args)
+    assert "| qwen2.5-coder-0.5b | synthetic-test (n=100) |" in block
+
+
+def test_put_tables_replaces_only_the_marked_block(tmp_path):
+    start, end = reproduce.MARKERS
+    page = tmp_path / "README.md"
+    page.write_text(f"intro\n{start}\nold\n{end}\noutro\n")
+    reproduce.put_tables(page, "new\n")
+    assert page.read_text() == f"intro\n{start}\nnew\n{end}\noutro\n"
+    page.write_text("no markers\n")
+    with pytest.raises(SystemExit, match="no table markers"):
+        reproduce.put_tables(page, "new\n")

@@ -19,12 +19,18 @@ def episode(answer, malformed=0, good_calls=0) -> Episode:
 
 def test_default_bands():
     w = rewards.Weights()
+    assert rewards.reward(episode("237"), w) == 1.0
+    assert abs(rewards.reward(episode("237", malformed=100), w) - 0.8) < 1e-9  # the penalty is capped
+    assert rewards.reward(episode("23"), w) == 0.0  # no format bonus by default
+    assert abs(rewards.reward(episode(None, malformed=100), w) + 0.2) < 1e-9
+
+
+def test_format_bonus_bands():
+    w = rewards.Weights(format_reward=0.05)
     assert rewards.reward(episode("237"), w) == 1.05
-    assert abs(rewards.reward(episode("237", malformed=100), w) - 0.85) < 1e-9  # the penalty is capped
     assert rewards.reward(episode("23"), w) == 0.05
     assert rewards.reward(episode(None), w) == 0.0
     assert abs(rewards.reward(episode("two"), w) - 0.0) < 1e-9  # not a number: no format bonus
-    assert abs(rewards.reward(episode(None, malformed=100), w) + 0.2) < 1e-9
 
 
 def test_tool_use_is_a_metric_not_a_reward():
