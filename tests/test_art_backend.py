@@ -69,7 +69,7 @@ def test_trajectory_of_a_real_episode_validates():
     assert kinds == ["system", "user", "Choice", "tool", "Choice"]
     assert traj.messages_and_choices[2] is ep.turns[0].raw and traj.messages_and_choices[4] is ep.turns[1].raw
     assert traj.messages_and_choices[3] == {"role": "tool", "content": "237", "tool_call_id": "call_1"}
-    assert traj.tools == [TOOL_SCHEMA] and traj.reward == rewards.reward(ep, weights) == 1.05
+    assert traj.tools == [TOOL_SCHEMA] and traj.reward == rewards.reward(ep, weights) == 1.0
     assert traj.metrics["correct"] is True and traj.metrics["tool_used"] == 1.0
     # What ART's tokenizer sees: the assistant turns as messages again, the tool call kept.
     messages = traj.messages()
