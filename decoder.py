@@ -52,11 +52,11 @@ class SlotCache:
     """The KV cache the model writes into: per layer [batch, kv_heads, length, head_dim]. A forward writes its new
     keys at slots `pos, pos+1, ...` (a device tensor, so a captured step advances it) of the rows in `rows`."""
 
-    def __init__(self, batch: int, length: int):
+    def __init__(self, batch: int, length: int, device):
         self.batch, self.length = batch, length
         self.keys: list[torch.Tensor] = []
         self.values: list[torch.Tensor] = []
-        self.pos = None
+        self.pos = torch.zeros((), dtype=torch.long, device=device)
         self.rows = slice(None)
         self.visible = length  # keys returned to attention: the prompt width during prefill, all slots when decoding
 
@@ -83,8 +83,7 @@ class _Slots:
 
     def __init__(self, batch: int, length: int, max_new: int, device):
         self.batch = batch
-        self.cache = SlotCache(batch, length)
-        self.cache.pos = torch.zeros((), dtype=torch.long, device=device)
+        self.cache = SlotCache(batch, length, device)
         self.valid = torch.zeros(batch, length, dtype=torch.bool, device=device)  # slots a row may attend to
         self.slot = torch.arange(length, device=device)
         self.token = torch.zeros(batch, 1, dtype=torch.long, device=device)  # the last token: next step's input
@@ -132,9 +131,10 @@ class StaticDecoder:
                         break
                     live = [i for i, d in enumerate(done) if not d]
                     if self._bucket(len(live)) <= s.batch // 4:  # most rows finished: go on in a smaller batch
+                        rows_so_far = s.out[: len(where), :steps].tolist()  # one copy to the host, not one per row
                         for i, d in enumerate(done):
                             if d:
-                                out[where[i]] = s.out[i, :steps].tolist()
+                                out[where[i]] = rows_so_far[i]
                         s, where = self._compact(s, live), [where[i] for i in live]
                         record["compacted"] += 1
                 self._run_step(s, temperature)
@@ -254,7 +254,8 @@ class StaticDecoder:
     def _capture(self, s: _Slots, temperature: float):
         """Warm up once on a side stream, capture one step, and put back the buffers the warm-up advanced (the
         cache slot and output column it wrote are written again by the real step)."""
-        saved = [t.clone() for t in (s.token, s.position, s.done, s.step, s.cache.pos)]
+        state = (s.token, s.position, s.done, s.step, s.cache.pos)
+        saved = [t.clone() for t in state]
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(stream):
@@ -263,7 +264,7 @@ class StaticDecoder:
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
             self._step(s, temperature)
-        for buffer, value in zip((s.token, s.position, s.done, s.step, s.cache.pos), saved, strict=True):
+        for buffer, value in zip(state, saved, strict=True):
             buffer.copy_(value)
         self.captures += 1
         return graph
