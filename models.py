@@ -120,6 +120,12 @@ def _cached_conversion(key: str, parts: list[Path], sha256: str) -> Path:
     return dest
 
 
+@functools.cache
+def _gguf_sha256(path: Path) -> str:
+    """Hashed once per process: naming a run (`model_name`) and loading it (`resolve_model`) both need it."""
+    return sha256_files([path])
+
+
 def alias_of(sha256: str) -> str | None:
     return next((name for name, alias in ALIASES.items() if alias.sha256 == sha256), None)
 
@@ -129,7 +135,7 @@ def model_name(spec: str) -> str:
     """The short name runs and tables use for `--model`, without loading or converting anything."""
     p = Path(spec).expanduser()
     if spec not in ALIASES and p.is_file() and p.suffix == ".gguf":
-        return alias_of(sha256_files([p])) or p.stem
+        return alias_of(_gguf_sha256(p.resolve())) or p.stem
     return spec.split("/")[-1] if spec not in ALIASES and not p.exists() else p.name
 
 
@@ -142,7 +148,7 @@ def resolve_model(spec: str) -> ResolvedModel:
     if p.is_file():
         if p.suffix != ".gguf":
             raise ModelError(f"model file {spec!r} is not a .gguf file; pass a GGUF file, a folder or an alias")
-        sha = sha256_files([p])
+        sha = _gguf_sha256(p.resolve())
         alias = alias_of(sha)  # the very file an alias assembles (e.g. carried to another machine): same name
         path = _cached_conversion(alias or f"{p.stem}-{sha[:12]}", [p], sha)
         return ResolvedModel(alias or p.stem, str(path), sha)
