@@ -27,9 +27,14 @@ MARKERS = ("<!-- tables: written by reproduce.py --readme; do not edit -->", "<!
 T_975 = {2: 12.706, 3: 4.303, 4: 3.182, 5: 2.776}  # Student t quantiles for 1..4 degrees of freedom
 
 
+def seed_dir(args, model: str, seed: int) -> Path:
+    """Where one model's runs for one seed go."""
+    return Path(args.out) / models.model_name(model) / f"seed-{seed}"
+
+
 def cells(args, model: str, seed: int) -> list[tuple[str, Path, list[str]]]:
     """(name, folder, command) of the four runs of one model and seed, in order."""
-    base = Path(args.out) / models.model_name(model) / f"seed-{seed}"
+    base = seed_dir(args, model, seed)
     shared = ["--model", model, "--max-new-tokens", str(args.max_new_tokens), "--batch-size", str(args.batch_size)]
     # Evals run on the local engine when training runs through ART (the eval scripts have no art backend).
     evals = [
@@ -89,20 +94,20 @@ def interval(values: list[float]) -> str:
 
 
 def tables(args) -> str:
-    out = Path(args.out)
     lines = []
     for cell, title, tool in TABLES:
         lines += [f"### {title}", "", "| model | dataset | accuracy per seed | tool | mean [95% interval] |",
                   "|---|---|---|---|---|"]  # fmt: skip
-        for model in map(models.model_name, args.models):
+        for model in args.models:
             accs = []
             for seed in args.seeds:
-                summary = out / model / f"seed-{seed}" / cell / "summary.json"
+                summary = seed_dir(args, model, seed) / cell / "summary.json"
                 if summary.exists():
                     accs.append(json.loads(summary.read_text())["accuracy"])
             if accs:
                 per_seed = ", ".join(f"{a:.0%}" for a in accs)
-                lines.append(f"| {model} | synthetic-test (n={args.n}) | {per_seed} | {tool} | {interval(accs)} |")
+                name = models.model_name(model)
+                lines.append(f"| {name} | synthetic-test (n={args.n}) | {per_seed} | {tool} | {interval(accs)} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -116,7 +121,7 @@ def curves(args) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4))
     for model in args.models:
         for seed in args.seeds:
-            metrics = Path(args.out) / models.model_name(model) / f"seed-{seed}" / "train" / "metrics.jsonl"
+            metrics = seed_dir(args, model, seed) / "train" / "metrics.jsonl"
             if metrics.exists():
                 rows = [json.loads(x) for x in metrics.read_text().splitlines()]
                 points = [(r["step"], r["eval_acc"]) for r in rows if r.get("eval_acc") is not None]

@@ -37,9 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--scale-rewards", action="store_true", help="divide advantages by the group's reward std")
     add("--updates-per-batch", type=int, default=1, help="optimizer steps per batch (> 1: PPO-clipped ratio)")
     add("--clip", type=float, default=0.2, help="PPO clip range, used when --updates-per-batch > 1")
-    add("--format-reward", type=float, default=0.0, help="bonus for a parsable number in the final <answer>")
-    add("--malformed-penalty", type=float, default=0.05, help="penalty per malformed tool call")
-    add("--malformed-cap", type=float, default=0.2, help="cap on the total malformed penalty (< 1)")
+    w = rewards.Weights()  # the defaults live in rewards.py, with the reasons for them
+    add("--format-reward", type=float, default=w.format_reward, help="bonus for a parsable number in the last <answer>")
+    add("--malformed-penalty", type=float, default=w.malformed_penalty, help="penalty per malformed tool call")
+    add("--malformed-cap", type=float, default=w.malformed_cap, help="cap on the total malformed penalty (< 1)")
     add("--max-new-tokens", type=int, default=256, help="per assistant turn")
     add("--max-turns", type=int, default=5, help="tool rounds before an episode is cut")
     add("--eval-every", type=int, default=10, help="greedy test-set eval every K steps (0: only at the end)")
