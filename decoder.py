@@ -7,6 +7,7 @@ temperature) and replayed: Python launches one graph per token instead of hundre
 model's weights in place, so a LoRA update is used by the next replay without recapture.
 """
 
+import functools
 import os
 import time
 from collections import OrderedDict
@@ -49,41 +50,48 @@ def grouped_attention(model):
 
 
 class SlotCache:
-    """The KV cache the model writes into: per layer [batch, kv_heads, length, head_dim]. A forward writes its new
-    keys at slots `pos, pos+1, ...` (a device tensor, so a captured step advances it) of the rows in `rows`."""
+    """The KV cache the model writes into: keys and values of all layers, [layers, batch, kv_heads, length, head_dim].
+    A forward writes its new keys at slots `pos, pos+1, ...` (a device tensor, so a captured step advances it) of the
+    rows in `rows`. One tensor for all layers, so that compiled code indexes it with the layer number as a symbol
+    and one compiled layer serves every layer."""
 
-    def __init__(self, batch: int, length: int, device):
-        self.batch, self.length = batch, length
-        self.keys: list[torch.Tensor] = []
-        self.values: list[torch.Tensor] = []
+    def __init__(self, shape: tuple[int, ...], dtype, device):
+        self.batch, self.length = shape[1], shape[3]
+        self.keys = torch.zeros(shape, dtype=dtype, device=device)
+        self.values = torch.zeros(shape, dtype=dtype, device=device)
         self.pos = torch.zeros((), dtype=torch.long, device=device)
         self.rows = slice(None)
-        self.visible = length  # keys returned to attention: the prompt width during prefill, all slots when decoding
-
-    def allocate_like(self, other: "SlotCache") -> None:
-        while len(self.keys) < len(other.keys):
-            shape = (self.batch, *other.keys[0].shape[1:])
-            self.keys.append(other.keys[0].new_zeros(shape))
-            self.values.append(other.values[0].new_zeros(shape))
+        self.visible = self.length  # keys returned to attention: the prompt width during prefill, all when decoding
 
     def update(self, key, value, layer_idx, *args, **kwargs):
-        if layer_idx == len(self.keys):  # first forward: allocate in the dtype and device the model produces
-            shape = (self.batch, key.shape[1], self.length, key.shape[3])
-            self.keys.append(torch.zeros(shape, dtype=key.dtype, device=key.device))
-            self.values.append(torch.zeros(shape, dtype=value.dtype, device=value.device))
+        return self.write(self.keys[layer_idx], self.values[layer_idx], key, value)
+
+    def write(self, keys, values, key, value):
         slots = self.pos + torch.arange(key.shape[2], device=key.device)
-        keys, values = self.keys[layer_idx][self.rows], self.values[layer_idx][self.rows]
+        keys, values = keys[self.rows], values[self.rows]
         keys.index_copy_(2, slots, key)
         values.index_copy_(2, slots, value)
         return keys[:, :, : self.visible], values[:, :, : self.visible]
 
 
+class _LayerCache:
+    """One layer's part of a SlotCache, handed to a compiled layer instead of the whole cache: the layer number
+    (which `update` receives) then never reaches compiled code, so one compiled layer serves every layer."""
+
+    def __init__(self, cache: SlotCache, layer: int):
+        self.cache, self.keys, self.values = cache, cache.keys[layer], cache.values[layer]
+
+    def update(self, key, value, *args, **kwargs):
+        return self.cache.write(self.keys, self.values, key, value)
+
+
 class _Slots:
     """The cache and step buffers for one (rows, cache length) shape, with its captured graphs per temperature."""
 
-    def __init__(self, batch: int, length: int, max_new: int, device):
+    def __init__(self, kv: tuple[int, int, int], batch: int, length: int, max_new: int, dtype, device):
         self.batch = batch
-        self.cache = SlotCache(batch, length, device)
+        layers, heads, dim = kv
+        self.cache = SlotCache((layers, batch, heads, length, dim), dtype, device)
         self.valid = torch.zeros(batch, length, dtype=torch.bool, device=device)  # slots a row may attend to
         self.slot = torch.arange(length, device=device)
         self.token = torch.zeros(batch, 1, dtype=torch.long, device=device)  # the last token: next step's input
@@ -99,10 +107,18 @@ class StaticDecoder:
     its first stop token. Rows are bucketed to powers of two (at most `max_batch`), cache lengths to multiples of
     `length_step`; the most recent `keep` shapes stay allocated with their graphs."""
 
-    def __init__(self, model, stop_ids, pad_id: int, *, max_batch: int, prefill_rows: int = 32, length_step=256):
+    def __init__(self, model, stop_ids, pad_id: int, *, max_batch: int, prefill_rows=32, length_step=256, compile=None):
         self.model, self.pad_id, self.max_batch = model, pad_id, max_batch
         self.prefill_rows, self.length_step, self.keep = prefill_rows, length_step, 12
         self.device = next(model.parameters()).device
+        config = model.config
+        head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+        self.kv = (config.num_hidden_layers, config.num_key_value_heads, head_dim)
+        self.dtype = model.get_input_embeddings().weight.dtype
+        # Decode steps through torch.compile'd decoder layers (default: on CUDA); one compiled layer serves all.
+        self.layers = model.get_decoder().layers
+        compile = self.device.type == "cuda" if compile is None else compile
+        self._compiled = [torch.compile(layer.forward) for layer in self.layers] if compile else None
         self.stops = torch.tensor(sorted(stop_ids), device=self.device)
         self.graphs = self.device.type == "cuda"
         self.captures = 0
@@ -152,9 +168,8 @@ class StaticDecoder:
         """Move the live rows (cache, buffers) into the slots of a smaller batch; filler rows count as finished."""
         t = self._get_slots(self._bucket(len(live)), s.cache.length, s.out.shape[1])
         index = torch.tensor(live + [live[0]] * (t.batch - len(live)), device=self.device)
-        t.cache.allocate_like(s.cache)
-        for mine, theirs in zip(t.cache.keys + t.cache.values, s.cache.keys + s.cache.values, strict=True):
-            torch.index_select(theirs, 0, index, out=mine)
+        torch.index_select(s.cache.keys, 1, index, out=t.cache.keys)
+        torch.index_select(s.cache.values, 1, index, out=t.cache.values)
         for name in ("valid", "token", "position", "done", "out"):
             torch.index_select(getattr(s, name), 0, index, out=getattr(t, name))
         t.done[len(live) :] = True
@@ -169,7 +184,7 @@ class StaticDecoder:
                 self._slots.popitem(last=False)
                 if self.graphs:
                     torch.cuda.empty_cache()
-            self._slots[key] = _Slots(batch, length, max_new, self.device)
+            self._slots[key] = _Slots(self.kv, batch, length, max_new, self.dtype, self.device)
         self._slots.move_to_end(key)
         return self._slots[key]
 
@@ -191,8 +206,8 @@ class StaticDecoder:
             prefix = torch.tensor([rows[0][:shared]], device=self.device)
             causal = torch.ones(shared, shared, dtype=torch.bool, device=self.device).tril()
             self._forward(prefix, causal[None, None], torch.arange(shared, device=self.device)[None], cache)
-            for layer in cache.keys + cache.values:
-                layer[1:, :, :shared] = layer[:1, :, :shared]
+            for kv in (cache.keys, cache.values):
+                kv[:, 1:, :, :shared] = kv[:, :1, :, :shared]
         causal = torch.ones(width, width, dtype=torch.bool, device=self.device).tril()
         eye = torch.eye(width, dtype=torch.bool, device=self.device)
         cache.pos.fill_(shared)
@@ -244,9 +259,28 @@ class StaticDecoder:
         s.cache.pos += 1
         s.step += 1
 
+    @contextmanager
+    def _compiled_layers(self):
+        """Decode through the compiled layers, each given its own part of the cache."""
+        if self._compiled is None:
+            yield
+            return
+
+        def call(compiled, i, *args, past_key_values, **kwargs):
+            return compiled(*args, past_key_values=_LayerCache(past_key_values, i), **kwargs)
+
+        for i, (layer, compiled) in enumerate(zip(self.layers, self._compiled, strict=True)):
+            layer.forward = functools.partial(call, compiled, i)
+        try:
+            yield
+        finally:
+            for layer in self.layers:
+                del layer.forward
+
     def _run_step(self, s: _Slots, temperature: float) -> None:
         if not self.graphs:
-            return self._step(s, temperature)
+            with self._compiled_layers():
+                return self._step(s, temperature)
         if temperature not in s.graphs:
             s.graphs[temperature] = self._capture(s, temperature)
         s.graphs[temperature].replay()
@@ -258,12 +292,13 @@ class StaticDecoder:
         saved = [t.clone() for t in state]
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):
-            self._step(s, temperature)
-        torch.cuda.current_stream().wait_stream(stream)
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            self._step(s, temperature)
+        with self._compiled_layers():
+            with torch.cuda.stream(stream):
+                self._step(s, temperature)
+            torch.cuda.current_stream().wait_stream(stream)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                self._step(s, temperature)
         for buffer, value in zip(state, saved, strict=True):
             buffer.copy_(value)
         self.captures += 1
