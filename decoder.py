@@ -1,10 +1,16 @@
-"""Static-shape batched decoding: one forward per step over a fixed-size KV cache, replayed as a CUDA graph on a GPU.
+"""Continuous batched decoding over a fixed-size KV cache; on a GPU each decode step is one CUDA graph replay.
 
-A batch of prompts is prefilled (the prefix they share once, the rest in row chunks, left-padded to one width), then
-decoded one token per step for all rows at once. Every tensor a step touches has a fixed address and shape, so on
-CUDA the whole step (forward, sampling, stop check, bookkeeping) is captured once per (rows, cache length,
-temperature) and replayed: Python launches one graph per token instead of hundreds of kernels. The graph reads the
-model's weights in place, so a LoRA update is used by the next replay without recapture.
+Every row of the batch holds one conversation: its tokens sit at cache slots 0..n-1 and it writes its next token at
+slot n, so rows are independent and a row can be filled while the others decode. A row is filled with a new prompt
+(the prefix that prompts admitted together share, the system prompt and tool list, is computed once and copied) or
+with the next turn of the conversation it held before: then only the tokens after what the row already holds (the
+tool result and the chat markup) are computed. So an episode's next turn starts as soon as its tool has answered,
+instead of waiting for the slowest row of a batch.
+
+Decoding runs all rows at once, one token per step. Every tensor a step touches has a fixed address and shape, so
+on CUDA the whole step (forward through `torch.compile`d decoder layers, sampling, stop check, bookkeeping) is
+captured once per (rows, cache length, temperature) and replayed. The graph reads the model's weights in place, so
+a LoRA update is used by the next replay without recapture.
 """
 
 import functools
@@ -12,8 +18,11 @@ import os
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from transformers import AttentionInterface
 
 
@@ -39,39 +48,41 @@ AttentionInterface.register("grouped_sdpa", _grouped_sdpa)
 
 @contextmanager
 def grouped_attention(model):
-    """Run the model with `_grouped_sdpa` (captured graphs keep it), then give back its own attention."""
+    """Run the model with `_grouped_sdpa` (captured graphs keep it), then give back its own attention. Not through
+    cuDNN's attention: it plans every new shape on the host (~1.4 ms a call on the GPU machine's slow CPU)."""
     config = model.config
     before = config._attn_implementation
     config._attn_implementation = "grouped_sdpa"
     try:
-        yield
+        with sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]):
+            yield
     finally:
         config._attn_implementation = before
 
 
 class SlotCache:
-    """The KV cache the model writes into: keys and values of all layers, [layers, batch, kv_heads, length, head_dim].
-    A forward writes its new keys at slots `pos, pos+1, ...` (a device tensor, so a captured step advances it) of the
-    rows in `rows`. One tensor for all layers, so that compiled code indexes it with the layer number as a symbol
-    and one compiled layer serves every layer."""
+    """The KV cache the model writes into: keys and values of all layers, [layers, batch, kv_heads, slots, head_dim].
+    A forward writes key j of its i-th row at slot `slots[i, j]` of cache row `rows[i]` (`rows` None: every row, in
+    order). The last slot is scratch: padding writes there and nothing attends to it."""
 
     def __init__(self, shape: tuple[int, ...], dtype, device):
-        self.batch, self.length = shape[1], shape[3]
         self.keys = torch.zeros(shape, dtype=dtype, device=device)
         self.values = torch.zeros(shape, dtype=dtype, device=device)
-        self.pos = torch.zeros((), dtype=torch.long, device=device)
-        self.rows = slice(None)
-        self.visible = self.length  # keys returned to attention: the prompt width during prefill, all when decoding
+        self.every_row = torch.arange(shape[1], device=device)
+        self.rows: torch.Tensor | None = None
+        self.slots: torch.Tensor | None = None
 
     def update(self, key, value, layer_idx, *args, **kwargs):
         return self.write(self.keys[layer_idx], self.values[layer_idx], key, value)
 
     def write(self, keys, values, key, value):
-        slots = self.pos + torch.arange(key.shape[2], device=key.device)
-        keys, values = keys[self.rows], values[self.rows]
-        keys.index_copy_(2, slots, key)
-        values.index_copy_(2, slots, value)
-        return keys[:, :, : self.visible], values[:, :, : self.visible]
+        rows = self.every_row if self.rows is None else self.rows
+        index = (rows[:, None], self.slots)
+        keys.transpose(1, 2)[index] = key.transpose(1, 2)
+        values.transpose(1, 2)[index] = value.transpose(1, 2)
+        if self.rows is None:
+            return keys, values
+        return keys[self.rows], values[self.rows]
 
 
 class _LayerCache:
@@ -86,26 +97,36 @@ class _LayerCache:
 
 
 class _Slots:
-    """The cache and step buffers for one (rows, cache length) shape, with its captured graphs per temperature."""
+    """The cache and per-row buffers for one (rows, cache length) shape, with its captured graphs per temperature."""
 
-    def __init__(self, kv: tuple[int, int, int], batch: int, length: int, max_new: int, dtype, device):
-        self.batch = batch
+    def __init__(self, kv: tuple[int, int, int], batch: int, length: int, dtype, device):
+        self.batch, self.length = batch, length
         layers, heads, dim = kv
-        self.cache = SlotCache((layers, batch, heads, length, dim), dtype, device)
-        self.valid = torch.zeros(batch, length, dtype=torch.bool, device=device)  # slots a row may attend to
-        self.slot = torch.arange(length, device=device)
+        self.cache = SlotCache((layers, batch, heads, length + 1, dim), dtype, device)
+        self.slot = torch.arange(length + 1, device=device)
+        self.seq = torch.zeros(batch, length + 1, dtype=torch.long, device=device)  # sampled tokens by slot
         self.token = torch.zeros(batch, 1, dtype=torch.long, device=device)  # the last token: next step's input
-        self.position = torch.zeros(batch, 1, dtype=torch.long, device=device)
-        self.done = torch.zeros(batch, dtype=torch.bool, device=device)
-        self.step = torch.zeros(1, dtype=torch.long, device=device)
-        self.out = torch.zeros(batch, max_new, dtype=torch.long, device=device)
+        self.n = torch.zeros(batch, dtype=torch.long, device=device)  # tokens in the cache: where `token` goes
+        self.limit = torch.zeros(batch, dtype=torch.long, device=device)  # n at which the row's turn is at its limit
+        self.done = torch.ones(batch, dtype=torch.bool, device=device)
         self.graphs: dict[float, torch.cuda.CUDAGraph] = {}
 
 
+@dataclass
+class Request:
+    """One assistant turn to generate: `conversation` names the episode, so that its next turn can reuse the row."""
+
+    ids: list[int]
+    conversation: Any = None
+    handle: Any = None  # the caller's (returned with the completion)
+
+
 class StaticDecoder:
-    """Greedy or sampled decoding of many prompts at once; `generate` returns each row's new tokens, padded after
-    its first stop token. Rows are bucketed to powers of two (at most `max_batch`), cache lengths to multiples of
-    `length_step`; the most recent `keep` shapes stay allocated with their graphs."""
+    """Greedy or sampled continuous decoding. `admit` fills free rows with requests, `advance` decodes a few steps
+    and returns the finished turns (each row's new tokens up to and including its stop token). Rows are bucketed to
+    powers of two (at most `max_batch`), cache lengths to multiples of `length_step` (a length only grows); the most
+    recent `keep` shapes of the current length stay allocated with their graphs. `generate` runs a list of prompts
+    to the end."""
 
     def __init__(self, model, stop_ids, pad_id: int, *, max_batch: int, prefill_rows=32, length_step=256, compile=None):
         self.model, self.pad_id, self.max_batch = model, pad_id, max_batch
@@ -115,121 +136,180 @@ class StaticDecoder:
         head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
         self.kv = (config.num_hidden_layers, config.num_key_value_heads, head_dim)
         self.dtype = model.get_input_embeddings().weight.dtype
+        self.stops = torch.tensor(sorted(stop_ids), device=self.device)
+        self.graphs = self.device.type == "cuda"
+        self.every = 8 if self.graphs else 1  # decode steps between looks at the stop flags (a host sync)
         # Decode steps through torch.compile'd decoder layers (default: on CUDA); one compiled layer serves all.
         self.layers = model.get_decoder().layers
         compile = self.device.type == "cuda" if compile is None else compile
         self._compiled = [torch.compile(layer.forward) for layer in self.layers] if compile else None
-        self.stops = torch.tensor(sorted(stop_ids), device=self.device)
-        self.graphs = self.device.type == "cuda"
         self.captures = 0
-        self._slots: OrderedDict[tuple[int, int, int], _Slots] = OrderedDict()
-        self.history: list[dict] = []  # one record per batch: shapes, decode steps, seconds (bench.py --trace)
+        self._shapes: OrderedDict[tuple[int, int], _Slots] = OrderedDict()
+        self.s: _Slots | None = None
+        self.rows: list[Request | None] = []  # the request each row is generating; None: free
+        self.held: list[tuple[Any, list[int]]] = []  # per row: the conversation it holds and its cached tokens
+        self.steps = 0
+        self.history: list[dict] = []  # one record per admission (bench.py --trace)
+
+    @property
+    def busy(self) -> bool:
+        return any(r is not None for r in self.rows)
+
+    def generate(self, prompts: list[list[int]], max_new_tokens: int, temperature: float) -> list[list[int]]:
+        """Each prompt's new tokens, decoded together to the end (no conversation continues)."""
+        requests = [Request(p, handle=i) for i, p in enumerate(prompts)]
+        out: list[list[int] | None] = [None] * len(prompts)
+        while requests or self.busy:
+            requests = requests[self.admit(requests, max_new_tokens, temperature) :]
+            for request, completion in self.advance(temperature, requests):
+                out[request.handle] = completion
+        return out
+
+    # --- admission ---------------------------------------------------------------------------------------------
 
     @torch.inference_mode()
-    def generate(self, prompts: list[list[int]], max_new_tokens: int, temperature: float) -> list[list[int]]:
-        if len(prompts) > self.max_batch:
-            raise ValueError(f"{len(prompts)} prompts exceed max_batch={self.max_batch}")
-        started, captures = time.perf_counter(), self.captures
-        width = max(map(len, prompts))
-        length = -(-(width + max_new_tokens) // self.length_step) * self.length_step
-        s = self._get_slots(self._bucket(len(prompts)), length, max_new_tokens)
-        rows = prompts + [prompts[0]] * (s.batch - len(prompts))  # filler rows: decoded, never returned
-        out: list[list[int] | None] = [None] * len(prompts)
-        where = list(range(len(prompts)))  # the prompt each live row of `s` belongs to
-        record = {"rows": len(prompts), "bucket": s.batch, "cache": length, "compacted": 0}
+    def admit(self, requests: list[Request], max_new_tokens: int, temperature: float) -> int:
+        """Start as many of `requests` (in order) as rows allow; returns how many started."""
+        live = [i for i, r in enumerate(self.rows) if r is not None]
+        take = requests[: max(0, self.max_batch - len(live))]
+        if not take:
+            return 0
+        started = time.perf_counter()
+        wanted = {id(r.conversation) for r in take if r.conversation is not None}
+        keep = live + [i for i, (conv, _) in enumerate(self.held) if i not in live and id(conv) in wanted]
+        need = max([len(r.ids) + max_new_tokens for r in take] + [len(self.held[i][1]) + max_new_tokens for i in live])
+        length = -(-need // self.length_step) * self.length_step
+        batch = self._bucket(len(keep) + len(take))
+        if self.s is None or batch > self.s.batch or length > self.s.length:
+            self._resize(max(batch, self.s.batch if self.s else 0), max(length, self.s.length if self.s else 0), keep)
+        # Rows: a conversation's own row, else a free row (rows that never held a conversation first).
+        own = {id(conv): i for i, (conv, _) in enumerate(self.held) if conv is not None and self.rows[i] is None}
+        mine = [own.get(id(r.conversation)) if r.conversation is not None else None for r in take]
+        spare = [i for i in range(self.s.batch) if self.rows[i] is None and i not in mine]
+        spare = iter(sorted(spare, key=lambda i: self.held[i][0] is not None))
+        placed = [i if i is not None else next(spare) for i in mine]
+        # Each row keeps the tokens it already holds that begin the request (a turn's whole conversation so far).
+        starts = [
+            min(len(os.path.commonprefix([r.ids, self.held[i][1]])), len(r.ids) - 1)
+            for r, i in zip(take, placed, strict=True)
+        ]
+        reused = sum(s > 0 for s in starts)
+        fresh = [k for k, s in enumerate(starts) if s == 0]
+        shared = common_prefix([take[k].ids for k in fresh]) if len(fresh) > 1 else 0
+        if shared:  # compute the prefix the new prompts share once, for their first row, and copy it
+            src = placed[fresh[0]]
+            self._prefill([src], [0], [take[fresh[0]].ids[:shared]], temperature)
+            dst = torch.tensor([placed[k] for k in fresh[1:]], device=self.device)
+            for kv in (self.s.cache.keys, self.s.cache.values):
+                kv[:, dst, :, :shared] = kv[:, src : src + 1, :, :shared]
+            for k in fresh:
+                starts[k] = shared
+        for part in range(0, len(take), self.prefill_rows):
+            chunk = slice(part, part + self.prefill_rows)
+            rows, begin = placed[chunk], starts[chunk]
+            self._prefill(rows, begin, [r.ids[b:] for r, b in zip(take[chunk], begin, strict=True)], temperature)
+            index = torch.tensor(rows, device=self.device)
+            n = torch.tensor([len(r.ids) for r in take[chunk]], device=self.device)
+            self.s.n[index] = n
+            self.s.limit[index] = n + max_new_tokens - 1
+            self.s.seq[index, n] = self.s.token[index, 0]
+            self.s.done[index] = self._is_stop(self.s.token[index, 0]) | (max_new_tokens <= 1)
+        for r, row in zip(take, placed, strict=True):
+            self.rows[row] = r
+            self.held[row] = (r.conversation, r.ids)
+        self.history.append(
+            {"step": self.steps, "admitted": len(take), "reused": reused,
+             "shared": shared, "rows": len(live) + len(take), "bucket": self.s.batch, "cache": self.s.length,
+             "captures": self.captures,
+             "seconds": round(time.perf_counter() - started, 4)}
+        )  # fmt: skip
+        return len(take)
+
+    def _prefill(self, rows: list[int], starts: list[int], tokens: list[list[int]], temperature: float) -> None:
+        """Write `tokens[i]` into row `rows[i]` from slot `starts[i]` on, and sample each row's next token into
+        `token`. Rows are left-padded to one width; padding writes to the scratch slot and attends to slot 0."""
+        s, width = self.s, max(map(len, tokens))
+        ids = torch.tensor([[self.pad_id] * (width - len(t)) + t for t in tokens], device=self.device)
+        real = torch.tensor([[False] * (width - len(t)) + [True] * len(t) for t in tokens], device=self.device)
+        begin = torch.tensor(starts, device=self.device)[:, None]
+        position = begin + (real.cumsum(1) - 1).clamp(min=0)
+        s.cache.rows = torch.tensor(rows, device=self.device)
+        s.cache.slots = torch.where(real, position, s.length)
+        mask = torch.where(real[:, :, None], s.slot <= position[:, :, None], s.slot == 0)
+        with grouped_attention(self.model), self._compiled_layers():
+            logits = self._forward(ids, mask[:, None], position, s.cache)
+        s.token[s.cache.rows, 0] = self._sample(logits, temperature)
+
+    # --- decoding -----------------------------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def advance(self, temperature: float, waiting: list[Request]) -> list[tuple[Request, list[int]]]:
+        """Decode `every` steps; return the turns that finished, each with its new tokens (stop token included).
+        `waiting`: requests not admitted yet (a smaller batch keeps room and rows for them)."""
         with grouped_attention(self.model):
-            record["shared"], record["width"] = self._prefill(s, rows, temperature)
-            steps, every = 1, 8 if self.graphs else 1  # how often to look at the stop flags (a host sync)
-            while steps < max_new_tokens:
-                if steps % every == 0:
-                    done = s.done[: len(where)].tolist()
-                    if all(done):
-                        break
-                    live = [i for i, d in enumerate(done) if not d]
-                    if self._bucket(len(live)) <= s.batch // 4:  # most rows finished: go on in a smaller batch
-                        rows_so_far = s.out[: len(where), :steps].tolist()  # one copy to the host, not one per row
-                        for i, d in enumerate(done):
-                            if d:
-                                out[where[i]] = rows_so_far[i]
-                        s, where = self._compact(s, live), [where[i] for i in live]
-                        record["compacted"] += 1
-                self._run_step(s, temperature)
-                steps += 1
-        for i, row in enumerate(s.out[: len(where), :steps].tolist()):
-            out[where[i]] = row
-        seconds = round(time.perf_counter() - started, 4)
-        self.history.append(record | {"steps": steps, "seconds": seconds, "captured": self.captures - captures})
+            for _ in range(self.every):
+                self._run_step(self.s, temperature)
+        self.steps += self.every
+        done, n = self.s.done.tolist(), self.s.n.tolist()
+        finished = [i for i, r in enumerate(self.rows) if r is not None and done[i]]
+        if not finished:
+            return []
+        index = torch.tensor(finished, device=self.device)
+        seqs = self.s.seq[index].tolist()
+        out = []
+        for i, seq in zip(finished, seqs, strict=True):
+            request, start = self.rows[i], len(self.rows[i].ids)
+            completion = seq[start : n[i] + 1]
+            out.append((request, completion))
+            self.held[i] = (request.conversation, request.ids + completion[:-1])  # what the cache holds
+            self.rows[i] = None
+        # Most rows finished: go on in a smaller batch, with the rows whose conversations may go on (finished just
+        # now, or named by a waiting request) and room for the waiting requests.
+        live = [i for i, r in enumerate(self.rows) if r is not None]
+        asked = {id(r.conversation) for r in waiting if r.conversation is not None}
+        keep = (
+            live + finished + [i for i, (c, _) in enumerate(self.held) if i not in live + finished and id(c) in asked]
+        )
+        batch = self._bucket(len(keep) + len(waiting))
+        if live and batch <= self.s.batch // 4:
+            self._resize(batch, self.s.length, keep)
         return out
 
     def _bucket(self, rows: int) -> int:
-        return min(self.max_batch, 1 << (rows - 1).bit_length())
+        return min(self.max_batch, 1 << max(0, rows - 1).bit_length())
 
-    def _compact(self, s: _Slots, live: list[int]) -> _Slots:
-        """Move the live rows (cache, buffers) into the slots of a smaller batch; filler rows count as finished."""
-        t = self._get_slots(self._bucket(len(live)), s.cache.length, s.out.shape[1])
-        index = torch.tensor(live + [live[0]] * (t.batch - len(live)), device=self.device)
-        torch.index_select(s.cache.keys, 1, index, out=t.cache.keys)
-        torch.index_select(s.cache.values, 1, index, out=t.cache.values)
-        for name in ("valid", "token", "position", "done", "out"):
-            torch.index_select(getattr(s, name), 0, index, out=getattr(t, name))
-        t.done[len(live) :] = True
-        t.step.copy_(s.step)
-        t.cache.pos.copy_(s.cache.pos)
-        return t
+    def _resize(self, batch: int, length: int, keep: list[int]) -> None:
+        """Move rows `keep` (cache, buffers, host state) into the first rows of a (batch, length) shape."""
+        t = self._get_slots(batch, length)
+        if self.s is not None and keep:
+            old = self.s
+            index = torch.tensor(keep, device=self.device)
+            cols = min(old.length, t.length)
+            for mine, theirs in ((t.cache.keys, old.cache.keys), (t.cache.values, old.cache.values)):
+                mine[:, : len(keep), :, :cols] = theirs[:, index, :, :cols]
+            t.seq[: len(keep), :cols] = old.seq[index, :cols]
+            for name in ("token", "n", "limit", "done"):
+                getattr(t, name)[: len(keep)] = getattr(old, name)[index]
+        t.done[len(keep) :] = True
+        t.n[len(keep) :] = 0
+        self.rows = [self.rows[i] for i in keep] + [None] * (batch - len(keep))
+        self.held = [self.held[i] for i in keep] + [(None, [])] * (batch - len(keep))
+        self.s = t
+        self.history.append({"step": self.steps, "resized": batch, "cache": length, "kept": len(keep)})
 
-    def _get_slots(self, batch: int, length: int, max_new: int) -> _Slots:
-        key = (batch, length, max_new)
-        if key not in self._slots:
-            while len(self._slots) >= self.keep:
-                self._slots.popitem(last=False)
+    def _get_slots(self, batch: int, length: int) -> _Slots:
+        """The buffers for a shape. Cache lengths only grow, so shapes of a shorter length are dropped."""
+        for old in [k for k in self._shapes if k[1] < length]:
+            del self._shapes[old]
+        key = (batch, length)
+        if key not in self._shapes:
+            while len(self._shapes) >= self.keep:
+                self._shapes.popitem(last=False)
                 if self.graphs:
                     torch.cuda.empty_cache()
-            self._slots[key] = _Slots(self.kv, batch, length, max_new, self.dtype, self.device)
-        self._slots.move_to_end(key)
-        return self._slots[key]
-
-    def _prefill(self, s: _Slots, rows: list[list[int]], temperature: float) -> tuple[int, int]:
-        """Write every prompt's keys into the cache and sample each row's first token; returns (shared, width).
-
-        Layout: the prefix all rows share (the system prompt, the tool list) sits once at slots [0, shared), is
-        computed for one row and copied to the others; each row's own rest follows, left-padded to one width."""
-        shared = common_prefix(rows)
-        rest = [r[shared:] for r in rows]
-        width = max(map(len, rest))
-        ids = torch.tensor([[self.pad_id] * (width - len(r)) + r for r in rest], device=self.device)
-        real = torch.tensor([[False] * (width - len(r)) + [True] * len(r) for r in rest], device=self.device)
-        position = shared + (real.cumsum(1) - 1).clamp(min=0)
-        cache = s.cache
-        if shared:
-            cache.rows, cache.visible = slice(0, 1), shared
-            cache.pos.zero_()
-            prefix = torch.tensor([rows[0][:shared]], device=self.device)
-            causal = torch.ones(shared, shared, dtype=torch.bool, device=self.device).tril()
-            self._forward(prefix, causal[None, None], torch.arange(shared, device=self.device)[None], cache)
-            for kv in (cache.keys, cache.values):
-                kv[:, 1:, :, :shared] = kv[:, :1, :, :shared]
-        causal = torch.ones(width, width, dtype=torch.bool, device=self.device).tril()
-        eye = torch.eye(width, dtype=torch.bool, device=self.device)
-        cache.pos.fill_(shared)
-        cache.visible = shared + width
-        for start in range(0, len(rows), self.prefill_rows):
-            part = slice(start, start + self.prefill_rows)
-            # A padding position attends to itself only: finite values, and no real token ever attends to it.
-            own = (causal & real[part, None, :]) | eye
-            mask = torch.cat([own.new_ones(own.shape[0], width, shared), own], dim=2)
-            cache.rows = part
-            logits = self._forward(ids[part], mask[:, None], position[part], cache)
-            s.token[part, 0] = self._sample(logits, temperature)
-        cache.rows, cache.visible = slice(None), cache.length
-        cache.pos.fill_(shared + width)
-        s.valid.fill_(True)
-        s.valid[:, shared : shared + width] = real
-        s.position.copy_(shared + real.sum(1, keepdim=True))
-        s.done.copy_(self._is_stop(s.token[:, 0]))
-        s.out.fill_(self.pad_id)
-        s.out[:, 0] = s.token[:, 0]
-        s.step.fill_(1)
-        return shared, width
+            self._shapes[key] = _Slots(self.kv, batch, length, self.dtype, self.device)
+        self._shapes.move_to_end(key)
+        return self._shapes[key]
 
     def _forward(self, ids, mask, position, cache):
         out = self.model(
@@ -248,16 +328,17 @@ class StaticDecoder:
         return (token[:, None] == self.stops[None, :]).any(-1)
 
     def _step(self, s: _Slots, temperature: float) -> None:
-        """One decode step for all rows; only in-place writes to fixed buffers, so it can be captured."""
-        mask = (s.valid & (s.slot <= s.cache.pos))[:, None, None, :]
-        token = self._sample(self._forward(s.token, mask, s.position, s.cache), temperature)
-        token = torch.where(s.done, self.pad_id, token)
-        s.out.index_copy_(1, s.step, token[:, None])
-        s.done |= self._is_stop(token)
+        """One decode step for all rows; only in-place writes to fixed buffers, so it can be captured. Finished rows
+        run along without moving: they write scratch and keep their tokens."""
+        s.cache.rows, s.cache.slots = None, s.n[:, None]
+        mask = (s.slot <= s.n[:, None])[:, None, None, :]
+        token = self._sample(self._forward(s.token, mask, s.n[:, None], s.cache), temperature)
+        live = ~s.done
+        token = torch.where(live, token, self.pad_id)
+        s.n += live
+        s.seq.scatter_(1, torch.where(live, s.n, s.length)[:, None], token[:, None])
         s.token.copy_(token[:, None])
-        s.position += 1
-        s.cache.pos += 1
-        s.step += 1
+        s.done |= self._is_stop(token) | (s.n >= s.limit)
 
     @contextmanager
     def _compiled_layers(self):
@@ -266,13 +347,24 @@ class StaticDecoder:
             yield
             return
 
-        def call(compiled, i, *args, past_key_values, **kwargs):
-            return compiled(*args, past_key_values=_LayerCache(past_key_values, i), **kwargs)
+        def call(compiled, i, hidden, *args, past_key_values, attention_mask, position_embeddings, **kwargs):
+            cache = _LayerCache(past_key_values, i)
+            # Rows, tokens and cache length vary: compile for any, not once per shape (heads and widths stay fixed).
+            for t, dims in ((hidden, 2), (attention_mask, 4), (position_embeddings[0], 2), (position_embeddings[1], 2),
+                            (cache.keys, 1), (cache.values, 1), (past_key_values.slots, 2),
+                            (past_key_values.every_row, 1), (past_key_values.rows, 1)):  # fmt: skip
+                for d in range(dims if t is not None else 0):
+                    torch._dynamo.maybe_mark_dynamic(t, d)
+            for t in (cache.keys, cache.values):
+                torch._dynamo.maybe_mark_dynamic(t, 2)
+            kwargs |= {"attention_mask": attention_mask, "position_embeddings": position_embeddings}
+            return compiled(hidden, *args, past_key_values=cache, **kwargs)
 
         for i, (layer, compiled) in enumerate(zip(self.layers, self._compiled, strict=True)):
             layer.forward = functools.partial(call, compiled, i)
-        try:
-            yield
+        try:  # one compiled variant per kind of call (decode or prefill) and shape class: more than dynamo's 8
+            with torch._dynamo.config.patch(recompile_limit=64):
+                yield
         finally:
             for layer in self.layers:
                 del layer.forward
@@ -287,8 +379,8 @@ class StaticDecoder:
 
     def _capture(self, s: _Slots, temperature: float):
         """Warm up once on a side stream, capture one step, and put back the buffers the warm-up advanced (the
-        cache slot and output column it wrote are written again by the real step)."""
-        state = (s.token, s.position, s.done, s.step, s.cache.pos)
+        cache slots and tokens it wrote are written again by the real step)."""
+        state = (s.token, s.n, s.done)
         saved = [t.clone() for t in state]
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
@@ -296,6 +388,8 @@ class StaticDecoder:
             with torch.cuda.stream(stream):
                 self._step(s, temperature)
             torch.cuda.current_stream().wait_stream(stream)
+            for buffer, value in zip(state, saved, strict=True):
+                buffer.copy_(value)
             graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(graph):
                 self._step(s, temperature)

@@ -31,10 +31,11 @@ METHODS = ("static", "generate")
 class LocalEngine:
     """transformers on this machine; keeps the exact sampled token ids of every turn.
 
-    Pending turns of all running episodes are gathered into batches. `method` says how a batch is generated:
-    "static" (default) through `decoder.StaticDecoder` (fixed-shape KV cache, each decode step one CUDA graph replay
-    on a GPU), "generate" through plain padded `model.generate` (bench.py's baseline). Both read the weights in
-    place, so a LoRA update is used by the next batch.
+    Pending turns of all running episodes are decoded together. `method` says how: "static" (default) through
+    `decoder.StaticDecoder`, continuously: a turn starts in a free row as soon as its episode asks for it, and an
+    episode's next turn reuses the row (and the cached tokens) of its last one; on a GPU each decode step is one CUDA
+    graph replay. "generate": padded batches through plain `model.generate` (bench.py's baseline). Both read the
+    weights in place, so a LoRA update is used by the next turn.
     """
 
     def __init__(
@@ -56,7 +57,7 @@ class LocalEngine:
         self.seed = seed
         self.method = method
         self._decoder = None
-        self._pending: list[tuple[list[int], asyncio.Future]] = []
+        self._pending: list = []  # decoder.Request: ids, conversation, the future the turn goes to
         self._worker: asyncio.Task | None = None
         self._batches = 0
 
@@ -64,48 +65,91 @@ class LocalEngine:
         return self.tokenizer.apply_chat_template(messages, tools=tools, tokenize=False, add_generation_prompt=True)
 
     async def chat(self, messages: list[dict], tools: list[dict] | None) -> Turn:
+        from decoder import Request
+
         ids = self.tokenizer(self.render(messages, tools), add_special_tokens=False)["input_ids"]
-        future = asyncio.get_running_loop().create_future()
-        self._pending.append((ids, future))
+        # `messages` is the episode's own list (it grows by a turn each time): it names the conversation.
+        request = Request(ids, conversation=messages, handle=asyncio.get_running_loop().create_future())
+        self._pending.append(request)
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._drain())
-        return await future
+        return await request.handle
+
+    async def _settle(self) -> None:
+        """Let every episode that can run reach its next turn, so that turns start together."""
+        seen = -1
+        while seen != len(self._pending):
+            seen = len(self._pending)
+            await asyncio.sleep(0)
 
     async def _drain(self) -> None:
+        try:
+            if self.method == "generate":
+                await self._drain_batches()
+            else:
+                await self._drain_continuous()
+        except Exception as e:  # e.g. out of memory: fail the waiting episodes, not the event loop
+            waiting = self._pending + [r for r in (self._decoder.rows if self._decoder else []) if r is not None]
+            self._pending, self._decoder = [], None
+            for request in waiting:
+                if not request.handle.done():
+                    request.handle.set_exception(e)
+
+    async def _drain_batches(self) -> None:
         while self._pending:
-            # Let every episode that can run reach its next turn, so that batches are full.
-            seen = -1
-            while seen != len(self._pending):
-                seen = len(self._pending)
-                await asyncio.sleep(0)
+            await self._settle()
             batch, self._pending = self._pending[: self.batch_size], self._pending[self.batch_size :]
             try:
-                turns = self.generate([ids for ids, _ in batch])
-            except Exception as e:  # e.g. out of memory: fail the waiting episodes, not the event loop
-                for _, fut in batch:
-                    fut.set_exception(e)
+                turns = self.generate([r.ids for r in batch])
+            except Exception as e:  # e.g. out of memory: fail this batch's episodes, go on with the rest
+                for request in batch:
+                    request.handle.set_exception(e)
                 continue
-            for (_, fut), turn in zip(batch, turns, strict=True):
-                fut.set_result(turn)
+            for request, turn in zip(batch, turns, strict=True):
+                request.handle.set_result(turn)
+
+    async def _drain_continuous(self) -> None:
+        decoder = self._static_decoder()
+        self._seed()
+        waited = 0
+        while self._pending or decoder.busy:
+            await self._settle()
+            live = sum(r is not None for r in decoder.rows)
+            # Start waiting turns when enough have gathered (each start is one forward outside the graphs, ~20 decode
+            # steps of host time on the GPU machine) or they have waited 16 steps.
+            if self._pending and (not live or 4 * len(self._pending) >= live or waited >= 2):
+                taken = decoder.admit(self._pending, self.max_new_tokens, self.temperature)
+                self._pending, waited = self._pending[taken:], 0
+            elif self._pending:
+                waited += 1
+            for request, completion in decoder.advance(self.temperature, self._pending):
+                request.handle.set_result(self._turn(request.ids, completion))
 
     def generate(self, prompts: list[list[int]]) -> list[Turn]:
-        """One batch of prompts (static decoder or padded `model.generate`); returns the turns in order."""
+        """One batch of prompts decoded to the end (static decoder or padded `model.generate`), in order."""
+        self._seed()
+        if self.method == "static":
+            rows = self._static_decoder().generate(prompts, self.max_new_tokens, self.temperature)
+        else:
+            rows = self._generate_padded(prompts)
+        return [self._turn(prompt, row) for prompt, row in zip(prompts, rows, strict=True)]
+
+    def _seed(self) -> None:
+        """Sampling is reproducible: each batch (each drain of the continuous decoder) draws from its own seed."""
         import torch
 
         if self.temperature > 0:
             torch.manual_seed(self.seed * 1_000_003 + self._batches)
         self._batches += 1
-        rows = self._decode(prompts) if self.method == "static" else self._generate_padded(prompts)
-        return [self._turn(prompt, row) for prompt, row in zip(prompts, rows, strict=True)]
 
-    def _decode(self, prompts: list[list[int]]) -> list[list[int]]:
+    def _static_decoder(self):
         from decoder import StaticDecoder
 
         if self._decoder is None:
             pad = self.tokenizer.pad_token_id
             self._decoder = StaticDecoder(self.model, self.stop_ids, pad, max_batch=self.batch_size)
         self.model.eval()
-        return self._decoder.generate(prompts, self.max_new_tokens, self.temperature)
+        return self._decoder
 
     def _generate_padded(self, prompts: list[list[int]]) -> list[list[int]]:
         import torch

@@ -40,14 +40,20 @@ def qwen_parts(qwen):
 
 def test_tool_calls_reach_the_calculator_and_come_back(qwen_parts):
     tokenizer, lm = qwen_parts
-    engine = PrefilledEngine(lm, tokenizer, max_new_tokens=48, temperature=0, batch_size=2)
     problems = load_problems(str(ROOT / "data" / "test.jsonl"))[:2]
 
-    async def play():
-        return await asyncio.gather(*[run_episode(engine, p, True, 2, False) for p in problems])
+    def play(method):
+        engine = PrefilledEngine(lm, tokenizer, max_new_tokens=48, temperature=0, batch_size=2, method=method)
 
-    episodes = asyncio.run(play())
-    engine.close()
+        async def run():
+            return await asyncio.gather(*[run_episode(engine, p, True, 2, False) for p in problems])
+
+        episodes = asyncio.run(run())
+        history = engine._decoder.history if engine._decoder else []
+        engine.close()
+        return episodes, history
+
+    episodes, history = play("static")
     for ep in episodes:
         first = ep.calls[0]
         assert not first.malformed, first.result
@@ -60,6 +66,13 @@ def test_tool_calls_reach_the_calculator_and_come_back(qwen_parts):
             assert len(turn.completion_ids) == turn.completion_tokens
             body = turn.completion_ids[:-1] if turn.finish_reason == "stop" else turn.completion_ids
             assert turn.text.endswith(tokenizer.decode(body))
+    # The second turns started in the rows of the first, from the tokens those rows held (in fp32 greedy, the very
+    # token ids of padded `generate`, which computes every turn's prompt afresh).
+    assert sum(r.get("reused", 0) for r in history) == len(problems)
+    plain, _ = play("generate")
+    assert [[t.completion_ids for t in ep.turns] for ep in episodes] == [
+        [t.completion_ids for t in ep.turns] for ep in plain
+    ]
 
 
 def test_batched_greedy_turns_equal_one_at_a_time(qwen_parts):
@@ -200,8 +213,9 @@ def test_static_decoder_rows_finish_apart(smollm2):
     got = static.generate(ids)
     assert [t.completion_ids for t in got] == [t.completion_ids for t in plain.generate(ids)]
     assert len({t.completion_tokens for t in got}) > 1  # the rows did finish apart
-    record = static._decoder.history[-1]
-    assert record["compacted"] >= 1 and record["shared"] > 0  # both paths ran: smaller batch, shared prefix
+    history = static._decoder.history
+    assert history[1]["shared"] > 0  # the prompts' common prefix was computed once
+    assert any(r.get("resized", 8) < 8 for r in history)  # the last rows went on in a smaller batch
     assert lm.config._attn_implementation == attention
 
 
@@ -217,3 +231,23 @@ def test_static_decoder_sampling_is_seeded(smollm2):
     assert first == sample(0)
     assert len({tuple(row) for row in first}) > 1  # four rows of one prompt drew different continuations
     assert first != sample(1)
+
+
+def test_compiled_decode_equals_eager(smollm2):
+    """The GPU path's torch.compile'd decoder layers, here on the CPU in fp32: the same greedy tokens as eager layers,
+    over batches of different sizes, rows that continue from what they hold, and a cache that grows."""
+    import torch._dynamo.utils
+
+    from decoder import StaticDecoder
+
+    tokenizer, lm = models.load_tokenizer(smollm2), models.load_model(smollm2, "cpu")
+    stops = LocalEngine(lm, tokenizer, max_new_tokens=8, temperature=0, batch_size=8).stop_ids
+    ids = [tokenizer(f"{a} plus {a} is", add_special_tokens=False)["input_ids"] for a in range(5)]
+
+    def run(compile):
+        decoder = StaticDecoder(lm, stops, tokenizer.pad_token_id, max_batch=8, length_step=16, compile=compile)
+        return [decoder.generate(ids, 8, 0.0), decoder.generate(ids[:2], 40, 0.0), decoder.generate(ids[3:], 8, 0.0)]
+
+    frames = torch._dynamo.utils.counters["frames"]["ok"]
+    assert run(True) == run(False)
+    assert torch._dynamo.utils.counters["frames"]["ok"] > frames  # the compiled layers did run
