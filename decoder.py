@@ -342,21 +342,20 @@ class StaticDecoder:
 
     @contextmanager
     def _compiled_layers(self):
-        """Decode through the compiled layers, each given its own part of the cache."""
+        """Run the model through the compiled layers, each given its own part of the cache."""
         if self._compiled is None:
             yield
             return
 
         def call(compiled, i, hidden, *args, past_key_values, attention_mask, position_embeddings, **kwargs):
-            cache = _LayerCache(past_key_values, i)
+            cache, (cos, sin) = _LayerCache(past_key_values, i), position_embeddings
             # Rows, tokens and cache length vary: compile for any, not once per shape (heads and widths stay fixed).
-            for t, dims in ((hidden, 2), (attention_mask, 4), (position_embeddings[0], 2), (position_embeddings[1], 2),
-                            (cache.keys, 1), (cache.values, 1), (past_key_values.slots, 2),
-                            (past_key_values.every_row, 1), (past_key_values.rows, 1)):  # fmt: skip
-                for d in range(dims if t is not None else 0):
-                    torch._dynamo.maybe_mark_dynamic(t, d)
-            for t in (cache.keys, cache.values):
-                torch._dynamo.maybe_mark_dynamic(t, 2)
+            dynamic = [(hidden, (0, 1)), (attention_mask, (0, 2, 3)), (cos, (0, 1)), (sin, (0, 1)),
+                       (cache.keys, (0, 2)), (cache.values, (0, 2)), (past_key_values.slots, (0, 1)),
+                       (past_key_values.every_row, (0,)), (past_key_values.rows, (0,))]  # fmt: skip
+            for tensor, dims in dynamic:
+                for d in dims if tensor is not None else ():
+                    torch._dynamo.maybe_mark_dynamic(tensor, d)
             kwargs |= {"attention_mask": attention_mask, "position_embeddings": position_embeddings}
             return compiled(hidden, *args, past_key_values=cache, **kwargs)
 
