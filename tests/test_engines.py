@@ -251,3 +251,19 @@ def test_compiled_decode_equals_eager(smollm2):
     frames = torch._dynamo.utils.counters["frames"]["ok"]
     assert run(True) == run(False)
     assert torch._dynamo.utils.counters["frames"]["ok"] > frames  # the compiled layers did run
+
+
+def test_a_cancelled_episode_leaves_the_others_running(smollm2):
+    tokenizer, lm = models.load_tokenizer(smollm2), models.load_model(smollm2, "cpu")
+    problems = load_problems(str(ROOT / "data" / "test.jsonl"))[:3]
+    engine = LocalEngine(lm, tokenizer, max_new_tokens=8, temperature=0, batch_size=4)
+
+    async def run():
+        tasks = [asyncio.create_task(run_episode(engine, p, True, 1, True)) for p in problems]
+        await asyncio.sleep(0)  # every episode has asked for its first turn
+        tasks[0].cancel()
+        return await asyncio.wait_for(asyncio.gather(*tasks[1:]), timeout=300)  # not hang if a turn is lost
+
+    episodes = asyncio.run(run())
+    assert [ep.problem.id for ep in episodes] == [p.id for p in problems[1:]]
+    assert all(ep.turns for ep in episodes)
