@@ -151,15 +151,20 @@ class StaticDecoder:
         self.steps = 0
         self.history: list[dict] = []  # one record per admission (bench.py --trace)
 
-    @property
-    def busy(self) -> bool:
-        return any(r is not None for r in self.rows)
+    def live(self) -> list[int]:
+        """The rows generating a turn now."""
+        return [i for i, r in enumerate(self.rows) if r is not None]
+
+    def _held_for(self, requests: list[Request]) -> list[int]:
+        """The free rows that hold a conversation one of `requests` goes on with."""
+        asked = {id(r.conversation) for r in requests if r.conversation is not None}
+        return [i for i, (c, _) in enumerate(self.held) if self.rows[i] is None and c is not None and id(c) in asked]
 
     def generate(self, prompts: list[list[int]], max_new_tokens: int, temperature: float) -> list[list[int]]:
         """Each prompt's new tokens, decoded together to the end (no conversation continues)."""
         requests = [Request(p, handle=i) for i, p in enumerate(prompts)]
         out: list[list[int] | None] = [None] * len(prompts)
-        while requests or self.busy:
+        while requests or self.live():
             requests = requests[self.admit(requests, max_new_tokens, temperature) :]
             for request, completion in self.advance(temperature, requests):
                 out[request.handle] = completion
@@ -170,18 +175,18 @@ class StaticDecoder:
     @torch.inference_mode()
     def admit(self, requests: list[Request], max_new_tokens: int, temperature: float) -> int:
         """Start as many of `requests` (in order) as rows allow; returns how many started."""
-        live = [i for i, r in enumerate(self.rows) if r is not None]
+        live = self.live()
         take = requests[: max(0, self.max_batch - len(live))]
         if not take:
             return 0
         started = time.perf_counter()
-        wanted = {id(r.conversation) for r in take if r.conversation is not None}
-        keep = live + [i for i, (conv, _) in enumerate(self.held) if i not in live and id(conv) in wanted]
+        keep = live + self._held_for(take)
         need = max([len(r.ids) + max_new_tokens for r in take] + [len(self.held[i][1]) + max_new_tokens for i in live])
         length = -(-need // self.length_step) * self.length_step
         batch = self._bucket(len(keep) + len(take))
-        if self.s is None or batch > self.s.batch or length > self.s.length:
-            self._resize(max(batch, self.s.batch if self.s else 0), max(length, self.s.length if self.s else 0), keep)
+        now = (self.s.batch, self.s.length) if self.s else (0, 0)
+        if batch > now[0] or length > now[1]:
+            self._resize(max(batch, now[0]), max(length, now[1]), keep)
         # Rows: a conversation's own row, else a free row (rows that never held a conversation first).
         own = {id(conv): i for i, (conv, _) in enumerate(self.held) if conv is not None and self.rows[i] is None}
         mine = [own.get(id(r.conversation)) if r.conversation is not None else None for r in take]
@@ -251,7 +256,7 @@ class StaticDecoder:
                 self._run_step(self.s, temperature)
         self.steps += self.every
         done, n = self.s.done.tolist(), self.s.n.tolist()
-        finished = [i for i, r in enumerate(self.rows) if r is not None and done[i]]
+        finished = [i for i in self.live() if done[i]]
         if not finished:
             return []
         index = torch.tensor(finished, device=self.device)
@@ -265,11 +270,8 @@ class StaticDecoder:
             self.rows[i] = None
         # Most rows finished: go on in a smaller batch, with the rows whose conversations may go on (finished just
         # now, or named by a waiting request) and room for the waiting requests.
-        live = [i for i, r in enumerate(self.rows) if r is not None]
-        asked = {id(r.conversation) for r in waiting if r.conversation is not None}
-        keep = (
-            live + finished + [i for i, (c, _) in enumerate(self.held) if i not in live + finished and id(c) in asked]
-        )
+        live = self.live()
+        keep = live + finished + [i for i in self._held_for(waiting) if i not in finished]
         batch = self._bucket(len(keep) + len(waiting))
         if live and batch <= self.s.batch // 4:
             self._resize(batch, self.s.length, keep)

@@ -89,7 +89,7 @@ class LocalEngine:
             else:
                 await self._drain_continuous()
         except Exception as e:  # e.g. out of memory: fail the waiting episodes, not the event loop
-            waiting = self._pending + [r for r in (self._decoder.rows if self._decoder else []) if r is not None]
+            waiting = self._pending + ([self._decoder.rows[i] for i in self._decoder.live()] if self._decoder else [])
             self._pending, self._decoder = [], None
             for request in waiting:
                 if not request.handle.done():
@@ -114,9 +114,9 @@ class LocalEngine:
         decoder = self._static_decoder()
         self._seed()
         waited = 0
-        while self._pending or decoder.busy:
+        while self._pending or decoder.live():
             await self._settle()
-            live = sum(r is not None for r in decoder.rows)
+            live = len(decoder.live())
             # Start waiting turns when enough have gathered (each start is one forward outside the graphs, 25-40 ms on
             # the H100 machine, several decode steps) or they have waited 16 steps.
             if self._pending and (not live or 4 * len(self._pending) >= live or waited >= 2):
