@@ -6,6 +6,7 @@ tasks; the local engine gathers their pending turns into batches, the openai eng
 
 import asyncio
 import importlib.util
+import time
 
 from episode import Turn
 
@@ -67,9 +68,10 @@ class LocalEngine:
     async def chat(self, messages: list[dict], tools: list[dict] | None) -> Turn:
         from decoder import Request
 
-        ids = self.tokenizer(self.render(messages, tools), add_special_tokens=False)["input_ids"]
-        # `messages` is the episode's own list (it grows by a turn each time): it names the conversation.
-        request = Request(ids, conversation=messages, handle=asyncio.get_running_loop().create_future())
+        # `messages` is the episode's own list (it grows by a turn each time): it names the conversation. The text
+        # is tokenized with the other waiting turns' (`_tokenize`).
+        future = asyncio.get_running_loop().create_future()
+        request = Request([], conversation=messages, handle=future, text=self.render(messages, tools))
         self._pending.append(request)
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._drain())
@@ -81,6 +83,15 @@ class LocalEngine:
         while seen != len(self._pending):
             seen = len(self._pending)
             await asyncio.sleep(0)
+
+    def _tokenize(self, requests: list) -> None:
+        """Token ids for the requests that have only their text, in one call (the tokenizer runs a batch in
+        parallel threads; one at a time, 256 first turns took ~0.2 s of host time on the GPU machine)."""
+        todo = [r for r in requests if not r.ids]
+        if todo:
+            ids = self.tokenizer([r.text for r in todo], add_special_tokens=False)["input_ids"]
+            for request, row in zip(todo, ids, strict=True):
+                request.ids = row
 
     async def _drain(self) -> None:
         try:
@@ -99,6 +110,7 @@ class LocalEngine:
         while self._pending:
             await self._settle()
             batch, self._pending = self._pending[: self.batch_size], self._pending[self.batch_size :]
+            self._tokenize(batch)
             try:
                 turns = self.generate([r.ids for r in batch])
             except Exception as e:  # e.g. out of memory: fail this batch's episodes, go on with the rest
@@ -112,21 +124,38 @@ class LocalEngine:
 
     async def _drain_continuous(self) -> None:
         decoder = self._static_decoder()
+        decoder.sync_weights()
         self._seed()
-        waited = 0
+        waited, turns, steps = 0, 0, decoder.steps
+        clock = {"episodes_s": 0.0, "admit_s": 0.0, "advance_s": 0.0, "wait_s": -decoder.wait_s}
+        last = started = time.perf_counter()
+
+        def spent(part):  # host time since the last call, booked to `part` (bench.py --trace)
+            nonlocal last
+            now = time.perf_counter()
+            clock[part], last = clock[part] + now - last, now
+
         while self._pending or decoder.live():
             await self._settle()
+            self._tokenize(self._pending)
+            spent("episodes_s")
             live = len(decoder.live())
             # Start waiting turns when enough have gathered (each start is one forward outside the graphs, 25-40 ms on
             # the H100 machine, several decode steps) or they have waited 16 steps.
             if self._pending and (not live or 4 * len(self._pending) >= live or waited >= 2):
                 taken = decoder.admit(self._pending, self.max_new_tokens, self.temperature)
                 self._pending, waited = self._pending[taken:], 0
+                spent("admit_s")
             elif self._pending:
                 waited += 1
             for request, completion in decoder.advance(self.temperature, self._pending):
+                turns += 1
                 if not request.handle.done():  # an episode cancelled meanwhile takes no result
                     request.handle.set_result(self._turn(request.ids, completion))
+            spent("advance_s")
+        clock["wait_s"] += decoder.wait_s
+        record = {"drain": turns, "steps": decoder.steps - steps, "wall_s": time.perf_counter() - started} | clock
+        decoder.history.append({k: round(v, 4) if isinstance(v, float) else v for k, v in record.items()})
 
     def generate(self, prompts: list[list[int]]) -> list[Turn]:
         """One batch of prompts decoded to the end (static decoder or padded `model.generate`), in order."""

@@ -2,11 +2,13 @@
 
 import asyncio
 import json
+import os
 import socket
 import subprocess
 import time
 
 import pytest
+import torch
 from conftest import ROOT, run_script
 
 import models
@@ -267,3 +269,60 @@ def test_a_cancelled_episode_leaves_the_others_running(smollm2):
     episodes = asyncio.run(run())
     assert [ep.problem.id for ep in episodes] == [p.id for p in problems[1:]]
     assert all(ep.turns for ep in episodes)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_graphs_equal_padded_generate():
+    """The GPU path whole (compiled layers, decode steps and small prefills replayed as CUDA graphs, turns that go
+    on in their rows), in fp32: tool episodes with the token ids of plain padded `generate`, but for rare float ties.
+    Runs where there is a GPU (not in CI); the model is `$CALC_RL_GPU_MODEL` (a GGUF file, say) or the Qwen alias."""
+    model = models.resolve_model(os.environ.get("CALC_RL_GPU_MODEL", "qwen2.5-coder-0.5b"))
+    tokenizer, lm = models.load_tokenizer(model), models.load_model(model, "cpu").to("cuda")
+    problems = load_problems(str(ROOT / "data" / "test.jsonl"))[:32]
+
+    def play(method):
+        engine = PrefilledEngine(lm, tokenizer, max_new_tokens=64, temperature=0, batch_size=32, method=method)
+
+        async def run():
+            return await asyncio.gather(*[run_episode(engine, p, True, 3, False) for p in problems])
+
+        episodes = asyncio.run(run())
+        return [[t.completion_ids for t in ep.turns] for ep in episodes], engine._decoder
+
+    static, decoder = play("static")
+    plain, _ = play("generate")
+    same = sum(a == b for a, b in zip(static, plain, strict=True))
+    print(f"fp32 CUDA: {same}/{len(problems)} episodes identical to padded generate")
+    assert same >= len(problems) - 1
+    assert sum(len(turns) for turns in static) > len(problems)  # episodes went on after tool calls
+    assert any("prefill" in r for r in decoder.history)  # small prefills were captured graphs
+    assert sum(r.get("reused", 0) for r in decoder.history) > 0
+
+
+def test_bf16_decoder_follows_float32_adapter_updates(smollm2):
+    """peft keeps LoRA weights in float32; a bf16 model decodes with bf16 copies of them, taken again at every
+    `generate` (so an in-place update is followed), while the adapter's own float32 weights stay in place."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from decoder import StaticDecoder
+
+    tokenizer, lm = models.load_tokenizer(smollm2), models.load_model(smollm2, "cpu").to(torch.bfloat16)
+    lm = get_peft_model(lm, LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, target_modules=["q_proj", "v_proj"]))
+    lm.eval()
+    stops = LocalEngine(lm, tokenizer, max_new_tokens=8, temperature=0, batch_size=4).stop_ids
+    ids = [tokenizer(f"{a} plus {a} is", add_special_tokens=False)["input_ids"] for a in range(3)]
+    decoder = StaticDecoder(lm, stops, tokenizer.pad_token_id, max_batch=4)
+    lora = [p for name, p in lm.named_parameters() if "lora_B" in name]
+    assert lora and {p.dtype for p in lora} == {torch.float32} and len(decoder._copies) == 2 * len(lora)
+    before = [p.data_ptr() for p in lora]
+    base = decoder.generate(ids, 8, 0.0)
+    with torch.no_grad():
+        for p in lora:
+            p.normal_(std=0.5)  # an update that changes the outputs
+    assert decoder.generate(ids, 8, 0.0) != base
+    with torch.no_grad():
+        for p in lora:
+            p.zero_()
+    assert decoder.generate(ids, 8, 0.0) == base  # back to the base model: the copies followed both updates
+    assert [p.data_ptr() for p in lora] == before and {p.dtype for p in lora} == {torch.float32}
