@@ -9,8 +9,9 @@ instead of waiting for the slowest row of a batch.
 
 Decoding runs all rows at once, one token per step. Every tensor a step touches has a fixed address and shape, so
 on CUDA the whole step (forward through `torch.compile`d decoder layers, sampling, stop check, bookkeeping) is
-captured once per (rows, cache length, temperature) and replayed. The graph reads the model's weights in place, so
-a LoRA update is used by the next replay without recapture.
+captured once per (rows, cache length, temperature) and replayed; so is a small prefill (a tool result for a few
+rows). The graphs read the model's weights in place (a LoRA adapter's through copies in the model's dtype that
+`sync_weights` refreshes), so an update is used by the next replay without recapture.
 """
 
 import functools
@@ -88,8 +89,8 @@ class SlotCache:
         return self.write(self.keys[layer_idx], self.values[layer_idx], key, value)
 
     def write(self, keys, values, key, value):
-        # Indexed on the cache itself, not on a transposed view: compiled, a write through a view copied the whole
-        # cache (twice) every step.
+        # Indexed on the cache itself: written through a transposed view, the compiled step copied whole caches
+        # (on the H100, 256 rows over 1,280 slots took 12.0 ms a step; 6.9 ms written in place).
         rows = (self.every_row if self.rows is None else self.rows)[:, None]
         keys[rows, :, self.slots] = key.transpose(1, 2)
         values[rows, :, self.slots] = value.transpose(1, 2)
