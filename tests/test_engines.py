@@ -326,3 +326,28 @@ def test_bf16_decoder_follows_float32_adapter_updates(smollm2):
             p.zero_()
     assert decoder.generate(ids, 8, 0.0) == base  # back to the base model: the copies followed both updates
     assert [p.data_ptr() for p in lora] == before and {p.dtype for p in lora} == {torch.float32}
+
+
+def test_fused_attention_with_lora_equals_peft(smollm2):
+    """The decoder's fused q/k/v and o products with a LoRA adapter's A and B stacked in (fp32): the very greedy tokens
+    of plain padded `generate` through peft's own layers."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    tokenizer, lm = models.load_tokenizer(smollm2), models.load_model(smollm2, "cpu")
+    targets = ["q_proj", "k_proj", "v_proj", "o_proj"]
+    lm = get_peft_model(lm, LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, target_modules=targets))
+    with torch.no_grad():
+        for name, p in lm.named_parameters():
+            if "lora_B" in name:
+                p.normal_(std=0.02)  # an adapter that changes the outputs
+    lm.eval()
+    ids = [tokenizer(f"{a} plus {a} is", add_special_tokens=False)["input_ids"] for a in range(5)]
+    static = LocalEngine(lm, tokenizer, max_new_tokens=12, temperature=0, batch_size=8)
+    plain = LocalEngine(lm, tokenizer, max_new_tokens=12, temperature=0, batch_size=8, method="generate")
+    got = [t.completion_ids for t in static.generate(ids)]
+    assert static._decoder._fused is not None and static._decoder._fused[0].qkv.lora_b is not None
+    assert got == [t.completion_ids for t in plain.generate(ids)]
+    base = LocalEngine(lm.get_base_model(), tokenizer, max_new_tokens=12, temperature=0, batch_size=8)
+    with lm.disable_adapter():
+        assert [t.completion_ids for t in base.generate(ids)] != got  # the adapter did change the tokens
