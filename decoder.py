@@ -332,7 +332,7 @@ class StaticDecoder:
         started = time.perf_counter()
         keep = live + self._held_for(take)
         need = max([len(r.ids) + max_new_tokens for r in take] + [len(self.held[i][1]) + max_new_tokens for i in live])
-        batch = self._bucket(len(keep) + len(take))
+        batch = self._bucket(len(live) + len(take))  # a request that goes on in a row it holds needs no other
         now = (self.s.batch, self.s.length) if self.s else (0, 0)
         length = now[1] if need < now[1] else max(need + 1, now[1] * 3 // 2)  # grow by half: few growths, captures
         length = -(-length // self.length_step) * self.length_step
@@ -467,8 +467,9 @@ class StaticDecoder:
         # Most rows finished: go on in a smaller batch, with the rows whose conversations may go on (finished just
         # now, or named by a waiting request) and room for the waiting requests.
         live = self.live()
-        keep = live + finished + [i for i in self._held_for(waiting) if i not in finished]
-        batch = self._bucket(len(keep) + len(waiting))
+        held = self._held_for(waiting)
+        keep = live + finished + [i for i in held if i not in finished]
+        batch = self._bucket(len(keep) + len(waiting) - len(held))  # a waiting request with a row takes that one
         if live and batch <= self.s.batch // 4:
             self._resize(batch, self.s.length, keep)
         return out

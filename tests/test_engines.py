@@ -351,3 +351,29 @@ def test_fused_attention_with_lora_equals_peft(smollm2):
     base = LocalEngine(lm.get_base_model(), tokenizer, max_new_tokens=12, temperature=0, batch_size=8)
     with lm.disable_adapter():
         assert [t.completion_ids for t in base.generate(ids)] != got  # the adapter did change the tokens
+
+
+def test_turns_that_go_on_in_their_rows_need_no_more_rows(smollm2):
+    """Next turns of conversations the batch's rows hold take those rows: the batch does not grow for them."""
+    from decoder import Request, StaticDecoder
+
+    tokenizer, lm = models.load_tokenizer(smollm2), models.load_model(smollm2, "cpu")
+    stops = LocalEngine(lm, tokenizer, max_new_tokens=8, temperature=0, batch_size=8).stop_ids
+    decoder = StaticDecoder(lm, stops, tokenizer.pad_token_id, max_batch=8)
+    conversations = [[f"conversation {a}"] for a in range(4)]
+
+    def turn(requests):
+        done, waiting = {}, list(requests)
+        while waiting or decoder.live():
+            waiting = waiting[decoder.admit(waiting, 6, 0.0) :]
+            done |= {id(r.conversation): r.ids + c for r, c in decoder.advance(0.0, waiting)}
+        return [done[id(c)] for c in conversations]
+
+    first = [tokenizer(f"{a} plus {a} is", add_special_tokens=False)["input_ids"] for a in range(4)]
+    held = turn([Request(ids, conversation=c) for ids, c in zip(first, conversations, strict=True)])
+    more = tokenizer(" and then", add_special_tokens=False)["input_ids"]
+    before = len(decoder.history)
+    turn([Request(ids + more, conversation=c) for ids, c in zip(held, conversations, strict=True)])
+    admitted = [r for r in decoder.history[before:] if "admitted" in r]
+    assert sum(r["reused"] for r in admitted) == 4  # every next turn went on in its own row
+    assert not any("resized" in r for r in decoder.history[before:]) and decoder.s.batch == 4
