@@ -92,14 +92,14 @@ class _Stack:
 
     @torch.no_grad()
     def sync(self) -> None:
-        row, col = 0, 0
+        row, col, out = 0, 0, sum(self.sizes)  # A matrices go below all the weights
         for (w, b, lora), size in zip(self.parts, self.sizes, strict=True):
             self.weight[row : row + size] = w
             if b is not None:
                 self.bias[row : row + size] = b
             if lora is not None:
                 a, b_, scaling = lora
-                self.weight[sum(self.sizes) + col : sum(self.sizes) + col + a.shape[0]] = a
+                self.weight[out + col : out + col + a.shape[0]] = a
                 self.lora_b[row : row + size, col : col + a.shape[0]] = b_
                 self.scale[row : row + size] = scaling
                 col += a.shape[0]
@@ -478,7 +478,7 @@ class StaticDecoder:
         return round(time.perf_counter() - self.clock, 4)
 
     def _bucket(self, rows: int) -> int:
-        return min(self.max_batch, 1 << max(0, rows - 1).bit_length())
+        return min(self.max_batch, _pow2(rows))
 
     def _resize(self, batch: int, length: int, keep: list[int]) -> None:
         """Move rows `keep` (cache, buffers, host state) into the first rows of a (batch, length) shape."""

@@ -34,6 +34,21 @@ class PrefilledEngine(LocalEngine):
         return turn
 
 
+def play_prefilled(lm, tokenizer, problems, method, *, max_new_tokens, batch_size, max_turns):
+    """Greedy tool episodes through a PrefilledEngine; returns them and the static decoder's history."""
+    engine = PrefilledEngine(
+        lm, tokenizer, max_new_tokens=max_new_tokens, temperature=0, batch_size=batch_size, method=method
+    )
+
+    async def run():
+        return await asyncio.gather(*[run_episode(engine, p, True, max_turns, False) for p in problems])
+
+    episodes = asyncio.run(run())
+    history = engine._decoder.history if engine._decoder else []
+    engine.close()
+    return episodes, history
+
+
 @pytest.fixture(scope="module")
 def qwen_parts(qwen):
     tokenizer = models.load_tokenizer(qwen)
@@ -45,15 +60,7 @@ def test_tool_calls_reach_the_calculator_and_come_back(qwen_parts):
     problems = load_problems(str(ROOT / "data" / "test.jsonl"))[:2]
 
     def play(method):
-        engine = PrefilledEngine(lm, tokenizer, max_new_tokens=48, temperature=0, batch_size=2, method=method)
-
-        async def run():
-            return await asyncio.gather(*[run_episode(engine, p, True, 2, False) for p in problems])
-
-        episodes = asyncio.run(run())
-        history = engine._decoder.history if engine._decoder else []
-        engine.close()
-        return episodes, history
+        return play_prefilled(lm, tokenizer, problems, method, max_new_tokens=48, batch_size=2, max_turns=2)
 
     episodes, history = play("static")
     for ep in episodes:
@@ -281,22 +288,19 @@ def test_cuda_graphs_equal_padded_generate():
     problems = load_problems(str(ROOT / "data" / "test.jsonl"))[:32]
 
     def play(method):
-        engine = PrefilledEngine(lm, tokenizer, max_new_tokens=64, temperature=0, batch_size=32, method=method)
+        episodes, history = play_prefilled(
+            lm, tokenizer, problems, method, max_new_tokens=64, batch_size=32, max_turns=3
+        )
+        return [[t.completion_ids for t in ep.turns] for ep in episodes], history
 
-        async def run():
-            return await asyncio.gather(*[run_episode(engine, p, True, 3, False) for p in problems])
-
-        episodes = asyncio.run(run())
-        return [[t.completion_ids for t in ep.turns] for ep in episodes], engine._decoder
-
-    static, decoder = play("static")
+    static, history = play("static")
     plain, _ = play("generate")
     same = sum(a == b for a, b in zip(static, plain, strict=True))
     print(f"fp32 CUDA: {same}/{len(problems)} episodes identical to padded generate")
     assert same >= len(problems) - 1
     assert sum(len(turns) for turns in static) > len(problems)  # episodes went on after tool calls
-    assert any("prefill" in r for r in decoder.history)  # small prefills were captured graphs
-    assert sum(r.get("reused", 0) for r in decoder.history) > 0
+    assert any("prefill" in r for r in history)  # small prefills were captured graphs
+    assert sum(r.get("reused", 0) for r in history) > 0
 
 
 def test_bf16_decoder_follows_float32_adapter_updates(smollm2):
