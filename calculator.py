@@ -103,14 +103,14 @@ _OP_SYMBOLS = {
 }
 
 
-class CalculatorError(Exception):
+class CalculatorError(ValueError):
     """A problem with the expression; its message is shown to the model after "Error: "."""
 
 
 def calculate(expression: str) -> str:
     """Evaluate one arithmetic expression; return the result text or a one-line "Error: ..." message."""
     try:
-        return format_result(_evaluate(expression))
+        return format_result(evaluate(expression))
     except CalculatorError as exc:
         return f"Error: {exc}"
     except ZeroDivisionError:
@@ -130,9 +130,9 @@ def format_result(value: Fraction) -> str:
     mode does not matter.
     """
     value = Fraction(value)
-    if not _terminates(value.denominator):
+    if not terminates(value):
         value = Fraction(round(value, DECIMAL_PLACES))
-    return _decimal_text(value)
+    return decimal_text(value)
 
 
 def run_tool_call(name, arguments) -> tuple[str, str]:
@@ -163,7 +163,9 @@ def run_tool_call(name, arguments) -> tuple[str, str]:
         return "Error: could not run the tool call", "malformed"
 
 
-def _evaluate(expression) -> Fraction:
+def evaluate(expression) -> Fraction:
+    """The exact value of an arithmetic expression (the project's one evaluator: the dataset computes its answers
+    with it too). Raises CalculatorError or ZeroDivisionError."""
     if not isinstance(expression, str):
         raise CalculatorError("expression must be a string")
     text = expression.strip()
@@ -296,14 +298,16 @@ def _check_bounds(value: Fraction) -> None:
         raise CalculatorError("result needs too much precision (denominator limit 1e30)")
 
 
-def _terminates(denominator: int) -> bool:
+def terminates(value: Fraction) -> bool:
+    """Whether the value has a finite decimal expansion (its reduced denominator has no prime but 2 and 5)."""
+    denominator = Fraction(value).denominator
     for prime in (2, 5):
         while denominator % prime == 0:
             denominator //= prime
     return denominator == 1
 
 
-def _decimal_text(value: Fraction) -> str:
+def decimal_text(value: Fraction) -> str:
     """Exact decimal text of a value whose denominator has no prime factors but 2 and 5."""
     if value.denominator == 1:
         return str(value.numerator)

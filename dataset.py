@@ -27,6 +27,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import NoReturn
 
+from calculator import decimal_text, evaluate, terminates
+
 DEFAULT_TEST_SET = Path(__file__).parent / "data" / "test.jsonl"
 # sha256 of the committed test set; if the generator changes, regenerate the file and update this.
 DEFAULT_TEST_SHA256 = "5f97d8c1474fb5cfa5cf3ec168afe8ac3a0f56326786318144d14acd0169f309"
@@ -77,65 +79,34 @@ class Problem:
 # Exact arithmetic
 
 
-_BINARY_OPS: dict[type, Callable[[Fraction, Fraction], Fraction]] = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b,
-}
+_OPERATIONS = (ast.Add, ast.Sub, ast.Mult, ast.Div)  # what the generator writes
 
 
-def _evaluate(expression: str) -> tuple[Fraction, int]:
-    """Exact value of an arithmetic expression and its number of binary operations."""
+def _steps(expression: str) -> int:
+    """The number of binary operations in an expression of numbers, + - * / and parentheses; else ValueError."""
     try:
-        tree = ast.parse(expression.strip(), mode="eval")
+        ops = [node.op for node in ast.walk(ast.parse(expression.strip(), mode="eval")) if isinstance(node, ast.BinOp)]
     except SyntaxError as exc:
         raise ValueError(f"not an arithmetic expression: {expression!r}") from exc
-    steps = 0
-
-    def walk(node: ast.AST) -> Fraction:
-        nonlocal steps
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY_OPS:
-            steps += 1
-            left, right = walk(node.left), walk(node.right)
-            if isinstance(node.op, ast.Div) and right == 0:
-                raise ValueError(f"division by zero in {expression!r}")
-            return _BINARY_OPS[type(node.op)](left, right)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
-            value = walk(node.operand)
-            return -value if isinstance(node.op, ast.USub) else value
-        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-            # Parse the source text, not the float, so that "3.45" is exactly 345/100.
-            return Fraction(ast.get_source_segment(expression.strip(), node))
-        raise ValueError(f"unsupported syntax in {expression!r}: only numbers, + - * / and parentheses")
-
-    return walk(tree.body), steps
+    if any(type(op) not in _OPERATIONS for op in ops):
+        raise ValueError(f"unsupported operation in {expression!r}: only + - * / and parentheses")
+    return len(ops)
 
 
 def exact_value(expression: str) -> Fraction:
-    """Exact value of an expression made of numbers, + - * / and parentheses (no eval)."""
-    return _evaluate(expression)[0]
+    """Exact value of an expression made of numbers, + - * / and parentheses, by the calculator's evaluator."""
+    _steps(expression)
+    try:
+        return evaluate(expression)
+    except ZeroDivisionError as exc:
+        raise ValueError(f"division by zero in {expression!r}") from exc
 
 
 def format_number(value: Fraction | int) -> str:
-    """Integers as "237", terminating decimals exactly as "41.35" (no trailing zeros), else "p/q"."""
+    """Integers as "237", terminating decimals exactly as "41.35" (no trailing zeros), else "p/q" (exact: unlike
+    the calculator, which rounds what does not terminate)."""
     value = Fraction(value)
-    if value.denominator == 1:
-        return str(value.numerator)
-    # A reduced fraction terminates in base 10 exactly when its denominator has no prime but 2 and 5.
-    rest, twos, fives = value.denominator, 0, 0
-    while rest % 2 == 0:
-        rest, twos = rest // 2, twos + 1
-    while rest % 5 == 0:
-        rest, fives = rest // 5, fives + 1
-    if rest != 1:
-        return f"{value.numerator}/{value.denominator}"
-    # With exactly max(twos, fives) places the last digit is never 0 (the fraction is reduced), so
-    # there are no trailing zeros to strip.
-    places = max(twos, fives)
-    digits = str(abs(value.numerator) * 10**places // value.denominator).rjust(places + 1, "0")
-    sign = "-" if value < 0 else ""
-    return f"{sign}{digits[:-places]}.{digits[-places:]}"
+    return decimal_text(value) if terminates(value) else f"{value.numerator}/{value.denominator}"
 
 
 # A number: optional minus, digits with optional thousands groups, optional decimals or "/q".
@@ -671,7 +642,7 @@ def generate(
             continue
         if question in seen_questions or expression in seen_expressions:
             continue
-        value, steps = _evaluate(expression)
+        value, steps = exact_value(expression), _steps(expression)
         misses = 0
         seen_questions.add(question)
         seen_expressions.add(expression)

@@ -6,6 +6,7 @@ chat template asks for); results go back as `role: tool` messages. Nothing a mod
 malformed calls are answered with an error message and counted.
 """
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -36,6 +37,25 @@ TOOL_CALL_RE = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.DOTALL)
 FAILURES = ("truncated", "max_turns", "no_answer", "malformed_tool_call", "tool_error", "wrong")
 
 
+@dataclass(frozen=True)
+class Sampling:
+    """How an engine samples the turns of one call (a training step, one seed of an eval), passed with every turn.
+
+    Equal values belong to one call. Every draw is seeded from `seed` and what happened within the call alone, so
+    nothing sampled depends on how many calls, evals or steps ran before in the process: a resumed run samples what
+    the uninterrupted run sampled. Give every call its own seed (`derive_seed`).
+    """
+
+    temperature: float  # 0: greedy
+    seed: int
+    max_new_tokens: int  # per assistant turn
+
+
+def derive_seed(*parts) -> int:
+    """A 32-bit seed named by `parts` (say run seed, "train", step): the same parts give the same seed anywhere."""
+    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:4], "little")
+
+
 @dataclass
 class Turn:
     """One assistant turn as an engine returns it."""
@@ -52,7 +72,7 @@ class Turn:
 
 
 class Engine(Protocol):
-    async def chat(self, messages: list[dict], tools: list[dict] | None) -> Turn: ...
+    async def chat(self, messages: list[dict], tools: list[dict] | None, sampling: Sampling) -> Turn: ...
 
 
 @dataclass
@@ -143,7 +163,7 @@ def _server_calls(tool_calls: list[dict]) -> list[ToolCall]:
 
 
 async def run_episode(
-    engine: Engine, problem: Problem, use_tool: bool, max_turns: int, tools_in_prompt: bool
+    engine: Engine, problem: Problem, use_tool: bool, max_turns: int, tools_in_prompt: bool, sampling: Sampling
 ) -> Episode:
     """Play one problem to the end and grade it. `max_turns` bounds the tool rounds."""
     messages = [
@@ -153,7 +173,7 @@ async def run_episode(
     ep = Episode(problem, use_tool, messages)
     tools = [TOOL_SCHEMA] if use_tool and not tools_in_prompt else None
     for round_ in range(max_turns + 1):
-        turn = await engine.chat(messages, tools)
+        turn = await engine.chat(messages, tools, sampling)
         ep.turns.append(turn)
         messages.append(turn.message or {"role": "assistant", "content": turn.text})
         if turn.finish_reason == "length":

@@ -8,7 +8,6 @@ import argparse
 import asyncio
 import json
 import random
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -16,10 +15,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+import runs
 from dataset import DEFAULT_TEST_SET, load_problems
-from engines import EngineError, LocalEngine, OpenAIEngine, choose_backend
-from episode import FAILURES, run_episode, template_ignores_tools
-from models import ModelError, load_model, load_tokenizer, model_name, resolve_model
+from engines import EngineError, choose_backend
+from engines.models import ModelError, load_model, load_tokenizer, model_name, resolve_model
+from episode import FAILURES, Sampling, run_episode, template_ignores_tools
 
 # Flags that change how fast a run goes, not what it measures: a resumed run may change them.
 NOT_CONFIG = {"out", "show", "batch_size"}
@@ -60,88 +60,41 @@ def select(problems: list, n: int, seed: int) -> list:
     return random.Random(seed).sample(problems, min(n, len(problems)))
 
 
-def git_commit() -> str | None:
-    """HEAD, with "+dirty" when tracked files differ from it (the run used code no commit holds)."""
-    here = Path(__file__).parent
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here, capture_output=True)
-    except OSError:
-        return None
-    return (head + ("+dirty" if dirty.stdout.strip() else "")) if head else None
+def build_engine(args):
+    """The engine --backend names (local: the model, with --adapter), the resolved model and whether the chat
+    template ignores `tools=` (then the tool is described in the system prompt)."""
+    backend = choose_backend(args.backend, has_art_path=False)
+    model = resolve_model(args.model)
+    tokenizer = load_tokenizer(model)
+    if backend == "local":
+        import torch
 
+        from engines.local import LocalEngine
 
-class Runner:
-    """Builds the engine once and plays lists of problems with it."""
-
-    def __init__(self, args, use_tool: bool):
-        self.args, self.use_tool = args, use_tool
-        self.backend = choose_backend(args.backend, has_art_path=False)
-        self.model = resolve_model(args.model)
-        self.tokenizer = load_tokenizer(self.model)
-        self.tools_in_prompt = template_ignores_tools(self.tokenizer)
-        if self.backend == "local":
-            import torch
-
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-            lm = load_model(self.model, device, adapter=args.adapter)
-            self.engine = LocalEngine(
-                lm,
-                self.tokenizer,
-                max_new_tokens=args.max_new_tokens,
-                temperature=args.temperature,
-                batch_size=args.batch_size,
-            )
-        else:
-            self.engine = OpenAIEngine(
-                args.base_url,
-                self.model.path,
-                max_new_tokens=args.max_new_tokens,
-                temperature=args.temperature,
-                concurrency=args.batch_size,
-            )
-
-    async def play(self, todo: dict[int, list], on_done) -> None:
-        """Play each seed's problems (seed s also seeds sampling); `on_done(seed, episode)` as each finishes."""
-        for seed, problems in todo.items():
-            self.engine.seed = seed
-            tasks = [
-                run_episode(self.engine, p, self.use_tool, self.args.max_turns, self.tools_in_prompt) for p in problems
-            ]
-            for fut in tqdm(
-                asyncio.as_completed(tasks), total=len(tasks), desc=f"seed {seed}", unit="ep", file=sys.stderr
-            ):
-                on_done(seed, await fut)
-
-
-def config_of(args, script: str, not_config: set[str] = NOT_CONFIG) -> dict:
-    """What a run measures: the script and its flags, less those that only change speed or where output goes."""
-    return {"script": script} | {k: v for k, v in vars(args).items() if k not in not_config}
-
-
-def open_run(out: Path, config: dict) -> dict[tuple, dict]:
-    """Create OUT or resume it: returns the finished episodes by (seed, id); refuses a changed config."""
-    out.mkdir(parents=True, exist_ok=True)
-    cfg_file = out / "config.json"
-    if cfg_file.exists():
-        old = json.loads(cfg_file.read_text())
-        if old != config:
-            diff = sorted(k for k in old.keys() | config.keys() if old.get(k) != config.get(k))
-            raise SystemExit(
-                f"error: {out} holds a run with another configuration ({', '.join(diff)}); use a new --out"
-            )
+        lm = load_model(model, "cuda" if torch.cuda.is_available() else "cpu", adapter=args.adapter)
+        engine = LocalEngine(lm, tokenizer, batch_size=args.batch_size)
     else:
-        cfg_file.write_text(json.dumps(config, indent=2) + "\n")
-    done = {}
-    episodes = out / "episodes.jsonl"
-    if episodes.exists():
-        for line in episodes.read_text().splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut by a kill: that episode runs again
-            done[(rec["seed"], rec["id"])] = rec
-    return done
+        from engines.server import OpenAIEngine
+
+        engine = OpenAIEngine(args.base_url, model.path, concurrency=args.batch_size)
+    return engine, model, template_ignores_tools(tokenizer)
+
+
+async def play(engine, problems, sampling: Sampling, use_tool, max_turns, tools_in_prompt, on_done, desc="") -> None:
+    """All episodes at once (the engine batches their turns); `on_done(episode)` as each finishes."""
+    tasks = [run_episode(engine, p, use_tool, max_turns, tools_in_prompt, sampling) for p in problems]
+    for fut in tqdm(asyncio.as_completed(tasks), total=len(tasks), desc=desc, unit="ep", file=sys.stderr):
+        on_done(await fut)
+
+
+async def evaluate(engine, problems, sampling: Sampling, max_turns: int, tools_in_prompt: bool, path: Path) -> dict:
+    """simple_train.py's periodic eval: tool episodes of `problems`, written to `path`; returns `summarize`'s."""
+    records = []
+    await play(engine, problems, sampling, True, max_turns, tools_in_prompt, lambda ep: records.append(ep.record()))
+    order = {p.id: i for i, p in enumerate(problems)}
+    records = [{"seed": 0} | r for r in sorted(records, key=lambda r: order[r["id"]])]
+    runs.write_jsonl(path, records)
+    return summarize(records, [0])
 
 
 def summarize(records: list[dict], seeds: list[int]) -> dict:
@@ -197,36 +150,45 @@ def main(args, use_tool: bool, script: str, parser: argparse.ArgumentParser) -> 
         "synthetic-test" if Path(args.dataset).resolve() == DEFAULT_TEST_SET.resolve() else Path(args.dataset).stem
     )
     out = Path(args.out or f"runs/{script}-{model_name(args.model)}")
-    done = open_run(out, config_of(args, script))
+    config = runs.config_of(args, script, NOT_CONFIG)
+    runs.open_run(out, config)
+    done = {(r["seed"], r["id"]): r for r in runs.read_jsonl(out / "episodes.jsonl")}
     todo = {s: [p for p in select(problems, args.n, s) if (s, p.id) not in done] for s in args.seeds}
     t0, new_tokens = time.time(), []
     if any(todo.values()):
         try:
-            runner = Runner(args, use_tool)
+            engine, model, tools_in_prompt = build_engine(args)
         except (ModelError, EngineError) as e:
             parser.exit(1, f"error: {e}\n")
         with open(out / "episodes.jsonl", "a") as f:
 
-            def write(seed, ep):
-                rec = {"seed": seed} | ep.record()
-                done[(seed, rec["id"])] = rec
-                new_tokens.append(rec["completion_tokens"])
-                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                f.flush()
+            async def play_seeds():  # seed s draws its questions and seeds the sampling
+                for seed, todo_seed in todo.items():
+
+                    def write(ep, seed=seed):
+                        rec = {"seed": seed} | ep.record()
+                        done[(seed, rec["id"])] = rec
+                        new_tokens.append(rec["completion_tokens"])
+                        f.write(runs.json_line(rec))
+                        f.flush()
+
+                    sampling = Sampling(args.temperature, seed, args.max_new_tokens)
+                    await play(engine, todo_seed, sampling, use_tool, args.max_turns, tools_in_prompt, write,
+                               desc=f"seed {seed}")  # fmt: skip
 
             try:
-                asyncio.run(runner.play(todo, write))
+                asyncio.run(play_seeds())
             finally:
-                getattr(runner.engine, "close", lambda: None)()
-        name, model_sha = runner.model.name, runner.model.sha256
+                getattr(engine, "close", lambda: None)()
+        name, model_sha = model.name, model.sha256
     else:  # nothing left to play: the model was described by the run that played it
         previous = json.loads((out / "summary.json").read_text()) if (out / "summary.json").exists() else {}
         name, model_sha = previous.get("model", model_name(args.model)), previous.get("model_sha256")
     wanted = {(s, p.id) for s in args.seeds for p in select(problems, args.n, s)}
     records = [r for k, r in done.items() if k in wanted]
     summary = {
-        "config": config_of(args, script),
-        "git_commit": git_commit(),
+        "config": config,
+        "git_commit": runs.git_commit(),
         "model": name,
         "model_sha256": model_sha,
         "dataset": dataset_name,

@@ -18,7 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import models
+import runs
+from engines import models
 
 ROOT = Path(__file__).resolve().parent
 TABLES = [("no_tool", "Without tools", "no"), ("tool", "With the calculator, untrained", "yes"),
@@ -27,14 +28,9 @@ MARKERS = ("<!-- tables: written by reproduce.py --readme; do not edit -->", "<!
 T_975 = {2: 12.706, 3: 4.303, 4: 3.182, 5: 2.776}  # Student t quantiles for 1..4 degrees of freedom
 
 
-def seed_dir(args, model: str, seed: int) -> Path:
-    """Where one model's runs for one seed go."""
-    return Path(args.out) / models.model_name(model) / f"seed-{seed}"
-
-
 def cells(args, model: str, seed: int) -> list[tuple[str, Path, list[str]]]:
     """(name, folder, command) of the four runs of one model and seed, in order."""
-    base = seed_dir(args, model, seed)
+    base = runs.seed_dir(args.out, model, seed)
     shared = ["--model", model, "--max-new-tokens", str(args.max_new_tokens), "--batch-size", str(args.batch_size)]
     # Evals run on the local engine when training runs through ART (the eval scripts have no art backend).
     evals = [
@@ -101,7 +97,7 @@ def tables(args) -> str:
         for model in args.models:
             accs = []
             for seed in args.seeds:
-                summary = seed_dir(args, model, seed) / cell / "summary.json"
+                summary = runs.seed_dir(args.out, model, seed) / cell / "summary.json"
                 if summary.exists():
                     accs.append(json.loads(summary.read_text())["accuracy"])
             if accs:
@@ -121,9 +117,9 @@ def curves(args) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4))
     for model in args.models:
         for seed in args.seeds:
-            metrics = seed_dir(args, model, seed) / "train" / "metrics.jsonl"
+            metrics = runs.seed_dir(args.out, model, seed) / "train" / "metrics.jsonl"
             if metrics.exists():
-                rows = [json.loads(x) for x in metrics.read_text().splitlines()]
+                rows = runs.read_jsonl(metrics)
                 points = [(r["step"], r["eval_acc"]) for r in rows if r.get("eval_acc") is not None]
                 if points:
                     ax.plot(*zip(*points, strict=True), marker="o", label=f"{models.model_name(model)} seed {seed}")

@@ -57,3 +57,22 @@ def metrics(ep: Episode) -> dict[str, float]:
         "malformed": float(any(c.malformed for c in ep.calls)),
         "truncated": float(ep.failure == "truncated"),
     }
+
+
+def batch_metrics(episodes: list[Episode], w: Weights) -> dict:
+    """A training step's means over its episodes: reward (and its std), each reward term, accuracy, the logged
+    metrics as rates, and the tokens generated."""
+    comps = [components(ep, w) for ep in episodes]
+    values = [sum(c.values()) for c in comps]
+    mean = sum(values) / len(values)
+    row = {
+        "reward_mean": round(mean, 4),
+        "reward_std": round((sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5, 4),
+        "train_acc": round(sum(ep.correct for ep in episodes) / len(episodes), 4),
+        "tokens": sum(t.completion_tokens for ep in episodes for t in ep.turns),
+    }
+    for key, name in (("tool_used", "tool_rate"), ("malformed", "malformed_rate"), ("truncated", "truncated_rate")):
+        row[name] = sum(metrics(ep)[key] for ep in episodes) / len(episodes)
+    for key in comps[0]:
+        row[f"reward_{key}"] = round(sum(c[key] for c in comps) / len(comps), 4)
+    return row

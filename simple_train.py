@@ -3,9 +3,10 @@
     python simple_train.py --model qwen2.5-coder-0.5b --steps 50 --questions-per-step 8 --group-size 8
 
 Each step plays --group-size episodes of --questions-per-step train-split questions with the shared episode loop,
-scores them, and updates a LoRA adapter. Writes OUT/metrics.jsonl, OUT/curve.png, OUT/checkpoints/step-NNNN/ (the
-latest 2; evaluate one with `simple_eval_tool.py --adapter DIR`), OUT/eval/ and OUT/summary.json. Rerunning the
-same command resumes from the last checkpoint; a changed configuration is refused.
+scores them, and updates a LoRA adapter: locally (engines/lora.py) or through ART (engines/art.py). Writes
+OUT/metrics.jsonl, OUT/curve.png, OUT/rollouts/, OUT/eval/, OUT/checkpoints/step-NNNN/ (the latest 2; evaluate one
+with `simple_eval_tool.py --adapter DIR`) and OUT/summary.json. Rerunning the same command resumes from the last
+checkpoint; a changed configuration is refused.
 """
 
 import argparse
@@ -14,11 +15,17 @@ import json
 import time
 from pathlib import Path
 
+import evaluation
+import grpo
 import rewards
-import training
+import runs
+from dataset import DEFAULT_TEST_SET, generate, load_problems
 from engines import EngineError, choose_backend
-from evaluation import git_commit, open_run
-from models import ModelError, model_name
+from engines.models import ModelError, model_name
+from episode import Sampling, derive_seed, run_episode
+
+# Flags that change how fast or how long a run goes, not what it learns: a resumed run may change them.
+NOT_CONFIG = {"out", "batch_size", "micro_batch", "max_minutes", "steps"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,63 +77,76 @@ def check_args(p: argparse.ArgumentParser, args) -> rewards.Weights:
     return weights
 
 
-def train_local(args, out: Path, weights: rewards.Weights) -> dict | None:
-    """The local backend: LocalEngine samples from the same in-memory PEFT model that grpo.update trains."""
-    import torch
+def train_questions(args, step: int) -> list:
+    """The questions of `step` (1-based): the next slice of the run's own train-split draw."""
+    pos = (step - 1) * args.questions_per_step
+    return generate("train", pos + args.questions_per_step, args.seed)[pos:]
 
-    import grpo
-    from engines import LocalEngine
-    from episode import template_ignores_tools
-    from models import load_tokenizer, resolve_model
 
-    training.seed_everything(args.seed)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    resolved = resolve_model(args.model)
-    tokenizer = load_tokenizer(resolved)
-    ckpt = training.latest_checkpoint(out)
-    lm = training.load_policy(resolved, device, args, ckpt)
-    optimizer = torch.optim.AdamW([p for p in lm.parameters() if p.requires_grad], lr=args.lr, weight_decay=0.0)
-    step = training.load_checkpoint(ckpt, optimizer)["step"] if ckpt else 0
-    training.read_metrics(out, up_to=step)  # a step logged but not checkpointed runs again
-    engine = LocalEngine(lm, tokenizer, max_new_tokens=args.max_new_tokens, temperature=args.temperature,
-                         batch_size=args.batch_size)  # fmt: skip
-    tools_in_prompt = template_ignores_tools(tokenizer)
-    try:
-        started = time.time()
-        while step < args.steps:
-            step, t0, summary = step + 1, time.time(), None
-            engine.seed = args.seed * 100_003 + step
-            problems = training.train_questions(args, step)
-            groups = asyncio.run(
-                training.play_groups(engine, problems, args.group_size, args.max_turns, tools_in_prompt)
-            )
-            scores = [[rewards.reward(ep, weights) for ep in group] for group in groups]
-            samples, skipped = grpo.batch_samples(groups, scores, args.scale_rewards)
-            stats = grpo.update(
-                lm, optimizer, samples, pad_id=tokenizer.pad_token_id, micro_batch=args.micro_batch,
-                updates=args.updates_per_batch, clip=args.clip, temperature=args.temperature,
-            )  # fmt: skip
-            row = {"step": step} | training.step_metrics(groups, weights) | {"skipped_groups": skipped}
-            row |= {"loss": stats["loss"], "grad_norm": stats["grad_norm"], "train_tokens": stats["tokens"]}
-            final = step == args.steps
-            if final or (args.eval_every and step % args.eval_every == 0):
-                summary = asyncio.run(training.evaluate(engine, args, tools_in_prompt, out, step))
-            row |= {"eval_acc": summary["accuracy"] if summary else None, "step_s": round(time.time() - t0, 1)}
-            if torch.cuda.is_available():
-                row["peak_gpu_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
-            training.append_metrics(out, row)
-            training.plot_curve(out)
-            ckpt = training.save_checkpoint(out, step, lm, optimizer, data_pos=step * args.questions_per_step)
-            print(json.dumps(row), flush=True)
-            if final:
-                return {"step": step, "adapter": str(ckpt), "model_sha256": resolved.sha256} | summary
-            if args.max_minutes is not None and time.time() - started >= args.max_minutes * 60:
-                print(f"stopped after step {step} (--max-minutes); rerun the same command to resume", flush=True)
-                return None
-    finally:
-        engine.close()
+async def play_groups(engine, problems, args, tools_in_prompt: bool, sampling: Sampling) -> list[list]:
+    """--group-size episodes of every problem, all in flight at once (the engine batches their turns)."""
+    episodes = await asyncio.gather(*[run_episode(engine, p, True, args.max_turns, tools_in_prompt, sampling)
+                                      for p in problems for _ in range(args.group_size)])  # fmt: skip
+    return [episodes[i : i + args.group_size] for i in range(0, len(episodes), args.group_size)]
+
+
+async def train(args, updater, out: Path, weights: rewards.Weights) -> dict | None:
+    """The GRPO loop over an updater (engines/lora.py or engines/art.py): play, score, update, evaluate, log, save.
+    Returns the final summary, or None when stopped early by --max-minutes or already done."""
+    engine, step, started = updater.engine, updater.step, time.time()
+    runs.truncate_metrics(out, step)  # steps logged after the last checkpoint run again
+    eval_problems = evaluation.select(load_problems(str(DEFAULT_TEST_SET)), args.eval_n, seed=0)
+    while step < args.steps:
+        t0 = time.time()
+        sampling = Sampling(args.temperature, derive_seed(args.seed, "train", step + 1), args.max_new_tokens)
+        groups = await play_groups(engine, train_questions(args, step + 1), args, updater.tools_in_prompt, sampling)
+        scores = [[rewards.reward(ep, weights) for ep in group] for group in groups]
+        result = await updater.update(groups, scores)
+        step = result["step"]  # the backend's own count (ART keeps its own)
+        runs.write_rollouts(out, step, groups)
+        summary, final = None, step >= args.steps
+        if final or (args.eval_every and step % args.eval_every == 0):
+            greedy = Sampling(0.0, derive_seed(args.seed, "eval", step), args.max_new_tokens)
+            path = out / "eval" / f"step-{step:04d}.jsonl"
+            summary = await evaluation.evaluate(engine, eval_problems, greedy, args.max_turns, updater.tools_in_prompt,
+                                                path)  # fmt: skip
+        row = {"step": step} | rewards.batch_metrics([ep for g in groups for ep in g], weights)
+        row["skipped_groups"] = sum(grpo.group_advantages(s, args.scale_rewards) is None for s in scores)
+        row |= {k: result[k] for k in ("loss", "grad_norm", "train_tokens")}
+        row |= {"eval_acc": summary["accuracy"] if summary else None, "step_s": round(time.time() - t0, 1)}
+        row |= peak_gpu_memory()
+        runs.append_metrics(out, row)
+        runs.plot_curve(out)
+        adapter = updater.save(step)
+        print(json.dumps(row), flush=True)
+        if final:
+            return {"step": step, "adapter": adapter, "model_sha256": updater.model_sha256} | summary
+        if args.max_minutes is not None and time.time() - started >= args.max_minutes * 60:
+            print(f"stopped after step {step} (--max-minutes); rerun the same command to resume", flush=True)
+            return None
     print(f"{out} already holds {step} steps (--steps {args.steps}); nothing to do")
     return None
+
+
+def peak_gpu_memory() -> dict:
+    import torch
+
+    return {"peak_gpu_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)} if torch.cuda.is_available() else {}
+
+
+async def start_and_train(backend: str, args, out: Path, weights: rewards.Weights) -> dict | None:
+    if backend == "art":
+        from engines.art import ARTUpdater
+
+        updater = await ARTUpdater.start(args, out, weights)
+    else:
+        from engines.lora import LocalUpdater
+
+        updater = LocalUpdater(args, out)
+    try:
+        return await train(args, updater, out, weights)
+    finally:
+        await updater.close()
 
 
 def main(argv=None) -> dict | None:
@@ -134,20 +154,16 @@ def main(argv=None) -> dict | None:
     args = parser.parse_args(argv)
     weights = check_args(parser, args)
     out = Path(args.out or f"runs/train-{model_name(args.model)}")
+    config = runs.config_of(args, "simple_train", NOT_CONFIG)
     try:
         backend = choose_backend(args.backend)
-        open_run(out, training.config_of(args))
-        if backend == "art":
-            import art_backend
-
-            result = art_backend.train(args, out, weights)
-        else:
-            result = train_local(args, out, weights)
+        runs.open_run(out, config)
+        result = asyncio.run(start_and_train(backend, args, out, weights))
     except (ModelError, EngineError) as e:
         parser.exit(1, f"error: {e}\n")
     if result is None:
         return None
-    summary = {"config": training.config_of(args), "git_commit": git_commit(), "model": model_name(args.model),
+    summary = {"config": config, "git_commit": runs.git_commit(), "model": model_name(args.model),
                "dataset": "synthetic-test", "backend": backend} | result  # fmt: skip
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(f"step {result['step']}: test accuracy {result['accuracy']:.1%} on {result['n_episodes']} questions")

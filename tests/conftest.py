@@ -29,13 +29,13 @@ def assert_one_line_error(result: subprocess.CompletedProcess, script: str, mess
 
 @pytest.fixture(scope="session")
 def smollm2():
-    from models import resolve_model
+    from engines.models import resolve_model
 
     return resolve_model("smollm2-135m")
 
 
 @pytest.fixture(scope="session")
 def qwen():
-    from models import resolve_model
+    from engines.models import resolve_model
 
     return resolve_model("qwen2.5-coder-0.5b")

@@ -11,11 +11,11 @@ import pytest
 import torch
 from conftest import ROOT, run_script
 
-import models
 from calculator import calculate
 from dataset import load_problems
-from engines import LocalEngine
-from episode import run_episode, template_ignores_tools
+from engines import models
+from engines.local import LocalEngine
+from episode import Sampling, run_episode, template_ignores_tools
 
 PREFILL = '<tool_call>\n{"name": "calculator", "arguments": {"expression": "'
 
@@ -27,8 +27,8 @@ class PrefilledEngine(LocalEngine):
         text = super().render(messages, tools)
         return text + PREFILL if len(messages) == 2 else text
 
-    async def chat(self, messages, tools):
-        turn = await super().chat(messages, tools)
+    async def chat(self, messages, tools, sampling):
+        turn = await super().chat(messages, tools, sampling)
         if len(messages) == 2:
             turn.text = PREFILL + turn.text
         return turn
@@ -36,15 +36,14 @@ class PrefilledEngine(LocalEngine):
 
 def play_prefilled(lm, tokenizer, problems, method, *, max_new_tokens, batch_size, max_turns):
     """Greedy tool episodes through a PrefilledEngine; returns them and the static decoder's history."""
-    engine = PrefilledEngine(
-        lm, tokenizer, max_new_tokens=max_new_tokens, temperature=0, batch_size=batch_size, method=method
-    )
+    engine = PrefilledEngine(lm, tokenizer, batch_size=batch_size, method=method)
+    greedy = Sampling(0.0, 0, max_new_tokens)
 
     async def run():
-        return await asyncio.gather(*[run_episode(engine, p, True, max_turns, False) for p in problems])
+        return await asyncio.gather(*[run_episode(engine, p, True, max_turns, False, greedy) for p in problems])
 
     episodes = asyncio.run(run())
-    history = engine._decoder.history if engine._decoder else []
+    history = engine.history
     engine.close()
     return episodes, history
 
@@ -86,13 +85,13 @@ def test_tool_calls_reach_the_calculator_and_come_back(qwen_parts):
 
 def test_batched_greedy_turns_equal_one_at_a_time(qwen_parts):
     tokenizer, lm = qwen_parts
-    engine = LocalEngine(lm, tokenizer, max_new_tokens=24, temperature=0, batch_size=4)
+    engine, greedy = LocalEngine(lm, tokenizer, batch_size=4), Sampling(0.0, 0, 24)
     prompts = [
         tokenizer(f"<|im_start|>user\nWhat is {a}*{b}?<|im_end|>\n<|im_start|>assistant\n")["input_ids"]
         for a, b in [(12, 34), (5, 6789), (100, 2), (7, 7)]
     ]
-    together = engine.generate(prompts)
-    alone = [engine.generate([p])[0] for p in prompts]
+    together = engine.generate(prompts, greedy)
+    alone = [engine.generate([p], greedy)[0] for p in prompts]
     assert [t.completion_ids for t in together] == [t.completion_ids for t in alone]
 
 
@@ -193,10 +192,10 @@ def test_static_decoder_equals_padded_generate(smollm2):
     problems = load_problems(str(ROOT / "data" / "test.jsonl"))[:3]
 
     def play(method):
-        engine = LocalEngine(lm, tokenizer, max_new_tokens=16, temperature=0, batch_size=8, method=method)
+        engine, greedy = LocalEngine(lm, tokenizer, batch_size=8, method=method), Sampling(0.0, 0, 16)
 
         async def run():
-            return await asyncio.gather(*[run_episode(engine, p, True, 2, True) for p in problems])
+            return await asyncio.gather(*[run_episode(engine, p, True, 2, True, greedy) for p in problems])
 
         try:
             return [[t.completion_ids for t in ep.turns] for ep in asyncio.run(run())]
@@ -216,13 +215,13 @@ def test_static_decoder_rows_finish_apart(smollm2):
         for q in questions
     ]
     ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-    static = LocalEngine(lm, tokenizer, max_new_tokens=40, temperature=0, batch_size=8)
-    plain = LocalEngine(lm, tokenizer, max_new_tokens=40, temperature=0, batch_size=8, method="generate")
-    attention = lm.config._attn_implementation
-    got = static.generate(ids)
-    assert [t.completion_ids for t in got] == [t.completion_ids for t in plain.generate(ids)]
+    static = LocalEngine(lm, tokenizer, batch_size=8)
+    plain = LocalEngine(lm, tokenizer, batch_size=8, method="generate")
+    attention, greedy = lm.config._attn_implementation, Sampling(0.0, 0, 40)
+    got = static.generate(ids, greedy)
+    assert [t.completion_ids for t in got] == [t.completion_ids for t in plain.generate(ids, greedy)]
     assert len({t.completion_tokens for t in got}) > 1  # the rows did finish apart
-    history = static._decoder.history
+    history = static.history
     assert history[1]["shared"] > 0  # the prompts' common prefix was computed once
     assert any(r.get("resized", 8) < 8 for r in history)  # the last rows went on in a smaller batch
     assert lm.config._attn_implementation == attention
@@ -233,8 +232,8 @@ def test_static_decoder_sampling_is_seeded(smollm2):
     ids = [tokenizer("The sea is", add_special_tokens=False)["input_ids"]] * 4
 
     def sample(seed):
-        engine = LocalEngine(lm, tokenizer, max_new_tokens=12, temperature=1.0, batch_size=4, seed=seed)
-        return [t.completion_ids for t in engine.generate(ids)]
+        engine = LocalEngine(lm, tokenizer, batch_size=4)
+        return [t.completion_ids for t in engine.generate(ids, Sampling(1.0, seed, 12))]
 
     first = sample(0)
     assert first == sample(0)
@@ -247,10 +246,10 @@ def test_compiled_decode_equals_eager(smollm2):
     over batches of different sizes, rows that continue from what they hold, and a cache that grows."""
     import torch._dynamo.utils
 
-    from decoder import StaticDecoder
+    from engines.decoder import StaticDecoder
 
     tokenizer, lm = models.load_tokenizer(smollm2), models.load_model(smollm2, "cpu")
-    stops = LocalEngine(lm, tokenizer, max_new_tokens=8, temperature=0, batch_size=8).stop_ids
+    stops = LocalEngine(lm, tokenizer, batch_size=8).stop_ids
     ids = [tokenizer(f"{a} plus {a} is", add_special_tokens=False)["input_ids"] for a in range(5)]
 
     def run(compile):
@@ -265,10 +264,10 @@ def test_compiled_decode_equals_eager(smollm2):
 def test_a_cancelled_episode_leaves_the_others_running(smollm2):
     tokenizer, lm = models.load_tokenizer(smollm2), models.load_model(smollm2, "cpu")
     problems = load_problems(str(ROOT / "data" / "test.jsonl"))[:3]
-    engine = LocalEngine(lm, tokenizer, max_new_tokens=8, temperature=0, batch_size=4)
+    engine, greedy = LocalEngine(lm, tokenizer, batch_size=4), Sampling(0.0, 0, 8)
 
     async def run():
-        tasks = [asyncio.create_task(run_episode(engine, p, True, 1, True)) for p in problems]
+        tasks = [asyncio.create_task(run_episode(engine, p, True, 1, True, greedy)) for p in problems]
         await asyncio.sleep(0)  # every episode has asked for its first turn
         tasks[0].cancel()
         return await asyncio.wait_for(asyncio.gather(*tasks[1:]), timeout=300)  # not hang if a turn is lost
@@ -309,16 +308,16 @@ def test_bf16_decoder_follows_float32_adapter_updates(smollm2):
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from decoder import StaticDecoder
+    from engines.decoder import StaticDecoder
 
     tokenizer, lm = models.load_tokenizer(smollm2), models.load_model(smollm2, "cpu").to(torch.bfloat16)
     lm = get_peft_model(lm, LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, target_modules=["q_proj", "v_proj"]))
     lm.eval()
-    stops = LocalEngine(lm, tokenizer, max_new_tokens=8, temperature=0, batch_size=4).stop_ids
+    stops = LocalEngine(lm, tokenizer, batch_size=4).stop_ids
     ids = [tokenizer(f"{a} plus {a} is", add_special_tokens=False)["input_ids"] for a in range(3)]
     decoder = StaticDecoder(lm, stops, tokenizer.pad_token_id, max_batch=4)
     lora = [p for name, p in lm.named_parameters() if "lora_B" in name]
-    assert lora and {p.dtype for p in lora} == {torch.float32} and len(decoder._copies) == 2 * len(lora)
+    assert lora and {p.dtype for p in lora} == {torch.float32} and len(decoder.layers.copies) == 2 * len(lora)
     before = [p.data_ptr() for p in lora]
     base = decoder.generate(ids, 8, 0.0)
     with torch.no_grad():
@@ -347,22 +346,24 @@ def test_fused_attention_with_lora_equals_peft(smollm2):
                 p.normal_(std=0.02)  # an adapter that changes the outputs
     lm.eval()
     ids = [tokenizer(f"{a} plus {a} is", add_special_tokens=False)["input_ids"] for a in range(5)]
-    static = LocalEngine(lm, tokenizer, max_new_tokens=12, temperature=0, batch_size=8)
-    plain = LocalEngine(lm, tokenizer, max_new_tokens=12, temperature=0, batch_size=8, method="generate")
-    got = [t.completion_ids for t in static.generate(ids)]
-    assert static._decoder._fused is not None and static._decoder._fused[0].qkv.lora_b is not None
-    assert got == [t.completion_ids for t in plain.generate(ids)]
-    base = LocalEngine(lm.get_base_model(), tokenizer, max_new_tokens=12, temperature=0, batch_size=8)
+    static = LocalEngine(lm, tokenizer, batch_size=8)
+    plain = LocalEngine(lm, tokenizer, batch_size=8, method="generate")
+    greedy = Sampling(0.0, 0, 12)
+    got = [t.completion_ids for t in static.generate(ids, greedy)]
+    fused = static.decoder.layers.fused
+    assert fused is not None and fused[0].qkv.lora_b is not None
+    assert got == [t.completion_ids for t in plain.generate(ids, greedy)]
+    base = LocalEngine(lm.get_base_model(), tokenizer, batch_size=8)
     with lm.disable_adapter():
-        assert [t.completion_ids for t in base.generate(ids)] != got  # the adapter did change the tokens
+        assert [t.completion_ids for t in base.generate(ids, greedy)] != got  # the adapter did change the tokens
 
 
 def test_turns_that_go_on_in_their_rows_need_no_more_rows(smollm2):
     """Next turns of conversations the batch's rows hold take those rows: the batch does not grow for them."""
-    from decoder import Request, StaticDecoder
+    from engines.decoder import Request, StaticDecoder
 
     tokenizer, lm = models.load_tokenizer(smollm2), models.load_model(smollm2, "cpu")
-    stops = LocalEngine(lm, tokenizer, max_new_tokens=8, temperature=0, batch_size=8).stop_ids
+    stops = LocalEngine(lm, tokenizer, batch_size=8).stop_ids
     decoder = StaticDecoder(lm, stops, tokenizer.pad_token_id, max_batch=8)
     conversations = [[f"conversation {a}"] for a in range(4)]
 

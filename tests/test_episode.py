@@ -4,7 +4,7 @@ import asyncio
 import json
 
 from dataset import Problem
-from episode import Turn, parse_tool_calls, run_episode, system_prompt
+from episode import Sampling, Turn, parse_tool_calls, run_episode, system_prompt
 
 PROBLEM = Problem("p-1", "Ava has 79 boxes of 3 pens. How many pens?", "237", "79*3", "times_as_many", 1)
 
@@ -19,14 +19,14 @@ class Scripted:
     def __init__(self, *texts, finish="stop"):
         self.texts, self.finish, self.seen = list(texts), finish, []
 
-    async def chat(self, messages, tools):
+    async def chat(self, messages, tools, sampling):
         self.seen.append(([dict(m) for m in messages], tools))
         text = self.texts.pop(0)
         return Turn(text, self.finish if not self.texts else "stop", 10, 5)
 
 
 def play(engine, use_tool=True, max_turns=3):
-    return asyncio.run(run_episode(engine, PROBLEM, use_tool, max_turns, tools_in_prompt=False))
+    return asyncio.run(run_episode(engine, PROBLEM, use_tool, max_turns, False, Sampling(0.0, 0, 64)))
 
 
 def test_tool_round_trip_and_grading():

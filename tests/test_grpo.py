@@ -90,7 +90,7 @@ def test_turns_without_token_ids_are_refused():
 
 def test_padded_batch_logprobs_equal_single_sequences(smollm2):
     """Right padding without a mask: a real model gives every sequence the log-probs it gets alone."""
-    import models
+    from engines import models
 
     tokenizer, lm = models.load_tokenizer(smollm2), models.load_model(smollm2, "cpu")
     short = grpo.Sample(tokenizer("What is 2+2?")["input_ids"], tokenizer(" It is 4.")["input_ids"], 1.0)

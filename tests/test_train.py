@@ -7,7 +7,7 @@ import torch
 from conftest import assert_one_line_error, run_script
 
 import grpo
-import training
+import runs
 
 TINY = ["--model", "smollm2-135m", "--backend", "local", "--questions-per-step", "1", "--group-size", "2",
         "--max-new-tokens", "8", "--max-turns", "1", "--eval-n", "1"]  # fmt: skip
@@ -19,10 +19,10 @@ def test_train_stops_resumes_and_the_adapter_evaluates(smollm2, tmp_path):
     first = run_script("simple_train.py", *TINY, "--steps", "2", "--max-minutes", "0", "--out", out)
     assert first.returncode == 0, first.stderr[-2000:]
     assert "stopped after step 1" in first.stdout and not (out / "summary.json").exists()
-    assert training.latest_checkpoint(out).name == "step-0001"
+    assert runs.latest_checkpoint(out).name == "step-0001"
     second = run_script("simple_train.py", *TINY, "--steps", "2", "--out", out)
     assert second.returncode == 0, second.stderr[-2000:]
-    rows = training.read_metrics(out)
+    rows = runs.read_metrics(out)
     assert [r["step"] for r in rows] == [1, 2]  # resumed at the next step
     for r in rows:
         assert r["loss"] is None if r["skipped_groups"] == 1 else torch.isfinite(torch.tensor(r["loss"]))
@@ -46,11 +46,12 @@ def test_train_stops_resumes_and_the_adapter_evaluates(smollm2, tmp_path):
 def test_one_real_update_and_its_checkpoint(smollm2, tmp_path):
     from types import SimpleNamespace
 
-    from models import load_tokenizer
+    from engines.lora import load_policy
+    from engines.models import load_tokenizer
 
     args = SimpleNamespace(lora_r=16, lora_alpha=32, lora_targets=["q_proj", "k_proj", "v_proj", "o_proj"])
     tok = load_tokenizer(smollm2)
-    lm = training.load_policy(smollm2, "cpu", args, None)
+    lm = load_policy(smollm2, "cpu", args)
     prompt = tok("<|im_start|>user\nWhat is 12*34?<|im_end|>\n<|im_start|>assistant\n")["input_ids"]
     batch = [grpo.Sample(prompt, tok("<answer>408</answer>")["input_ids"], 1.0),
              grpo.Sample(prompt, tok("<answer>48</answer>")["input_ids"], -1.0)]  # fmt: skip
@@ -61,14 +62,14 @@ def test_one_real_update_and_its_checkpoint(smollm2, tmp_path):
     assert torch.isfinite(torch.tensor(stats["loss"])) and stats["tokens"] == sum(len(s.completion_ids) for s in batch)
     assert after[0] > before[0] and after[1] < before[1]  # the right answer got likelier, the wrong one less
 
-    ckpt = training.save_checkpoint(tmp_path, 1, lm, optimizer, data_pos=8)
+    ckpt = runs.save_checkpoint(tmp_path, 1, lm, optimizer, data_pos=8)
     sizes = {p.name: p.stat().st_size for p in ckpt.iterdir()}
     assert {"adapter_model.safetensors", "optimizer.pt", "optimizer-exp_avg.pt", "optimizer-exp_avg_sq.pt"} <= set(
         sizes
     )
     assert max(sizes.values()) < 16 * MIB, sizes
     fresh = torch.optim.AdamW([p for p in lm.parameters() if p.requires_grad], lr=1e-3)
-    assert training.load_checkpoint(ckpt, fresh) == {"step": 1, "data_pos": 8}
+    assert runs.load_checkpoint(ckpt, fresh) == {"step": 1, "data_pos": 8}
     saved, loaded = optimizer.state_dict()["state"], fresh.state_dict()["state"]
     assert all(torch.equal(saved[i]["exp_avg_sq"], loaded[i]["exp_avg_sq"]) for i in saved)
 
@@ -94,5 +95,5 @@ def test_issue_acceptance_command_completes_then_resumes_for_a_third_step(smollm
     assert first.returncode == 0, first.stderr[-2000:]
     third = run_script(*command, "--steps", "3")
     assert third.returncode == 0, third.stderr[-2000:]
-    assert [r["step"] for r in training.read_metrics(tmp_path / "run")] == [1, 2, 3]
-    assert training.latest_checkpoint(tmp_path / "run").name == "step-0003"
+    assert [r["step"] for r in runs.read_metrics(tmp_path / "run")] == [1, 2, 3]
+    assert runs.latest_checkpoint(tmp_path / "run").name == "step-0003"

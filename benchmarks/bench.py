@@ -2,12 +2,14 @@
 versions of this project evaluate), (b) plain `generate` in padded batches, (c) our engine (static decoder, CUDA
 graphs).
 
-    python bench.py --model qwen2.5-coder-0.5b --n 256 --max-new-tokens 256 --out benchmarks/gpu.json
+    python -m benchmarks.bench --model qwen2.5-coder-0.5b --n 256 --max-new-tokens 256 --out benchmarks/gpu.json
 
 Prints generated tokens/s (completion tokens, steady state: a warm-up pass runs first and is timed apart: all the
 episodes for (c), so that every batch shape has its CUDA graph, 8 for (b), 1 for (a)),
 episodes/s and peak GPU memory for each way, greedy and at temperature 1; then applies one GRPO update to a LoRA
 adapter in place and runs (c) again, to show it generates from the new weights without reloading or recapturing.
+The measured pass is a new call (its own seed), as every training step and eval is: (c) starts it from a decoder
+that holds no rows, with the shapes and graphs of the warm-up allocated.
 With --trace, (c) records every batch it decodes (rows, prompt tokens, decode steps, seconds) to see where time goes.
 """
 
@@ -20,40 +22,45 @@ from pathlib import Path
 import torch
 
 import grpo
-import models
 import rewards
 from dataset import DEFAULT_TEST_SET, load_problems
-from engines import LocalEngine
-from episode import run_episode, template_ignores_tools
+from engines import models
+from engines.local import LocalEngine
+from episode import Sampling, run_episode, template_ignores_tools
 
 
-def play(engine, problems, tools_in_prompt, max_turns, one_at_a_time=False):
+def play(engine, problems, tools_in_prompt, args, sampling, one_at_a_time=False):
+    def episode(p):
+        return run_episode(engine, p, True, args.max_turns, tools_in_prompt, sampling)
+
     async def run():
         if one_at_a_time:
-            return [await run_episode(engine, p, True, max_turns, tools_in_prompt) for p in problems]
-        return await asyncio.gather(*[run_episode(engine, p, True, max_turns, tools_in_prompt) for p in problems])
+            return [await episode(p) for p in problems]
+        return await asyncio.gather(*[episode(p) for p in problems])
 
     return asyncio.run(run())
 
 
-def measure(name, engine, problems, args, tools_in_prompt, one_at_a_time=False, warmup=8):
-    """Warm up on a few episodes, then time all of them."""
+def measure(name, engine, temperature, problems, args, tools_in_prompt, one_at_a_time=False, warmup=8):
+    """Warm up on a few episodes, then time all of them (a new call: its own seed)."""
     cuda = torch.cuda.is_available()
     started = time.perf_counter()
-    play(engine, problems[:warmup], tools_in_prompt, args.max_turns, one_at_a_time)
+    warm = Sampling(temperature, 0, args.max_new_tokens)
+    play(engine, problems[:warmup], tools_in_prompt, args, warm, one_at_a_time)
     warm_s = time.perf_counter() - started
     if cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
-    episodes = play(engine, problems, tools_in_prompt, args.max_turns, one_at_a_time)
+    measured = Sampling(temperature, 1, args.max_new_tokens)
+    episodes = play(engine, problems, tools_in_prompt, args, measured, one_at_a_time)
     if cuda:
         torch.cuda.synchronize()
     wall = time.perf_counter() - started
     tokens = sum(t.completion_tokens for ep in episodes for t in ep.turns)
     row = {
         "way": name,
-        "temperature": engine.temperature,
+        "temperature": temperature,
         "episodes": len(episodes),
         "tokens": tokens,
         "wall_s": round(wall, 2),
@@ -105,15 +112,8 @@ def main(args) -> list[dict]:
     problems = load_problems(args.dataset)[: args.n]
     tools_in_prompt = template_ignores_tools(tokenizer)
 
-    def engine(temperature, batch_size, method):
-        return LocalEngine(
-            model,
-            tokenizer,
-            max_new_tokens=args.max_new_tokens,
-            temperature=temperature,
-            batch_size=batch_size,
-            method=method,
-        )
+    def engine(batch_size, method):
+        return LocalEngine(model, tokenizer, batch_size=batch_size, method=method)
 
     rows, runs = [], {}
     for temperature in args.temperatures:
@@ -121,7 +121,8 @@ def main(args) -> list[dict]:
             rows.append(
                 measure(
                     "a: generate, one at a time",
-                    engine(temperature, 1, "generate"),
+                    engine(1, "generate"),
+                    temperature,
                     problems[: args.n_a],
                     args,
                     tools_in_prompt,
@@ -132,29 +133,32 @@ def main(args) -> list[dict]:
         if "b" in args.ways:
             row, runs["b", temperature] = measure(
                 f"b: generate, padded batches of {args.batch_b}",
-                engine(temperature, args.batch_b, "generate"),
+                engine(args.batch_b, "generate"),
+                temperature,
                 problems,
                 args,
                 tools_in_prompt,
             )
             rows.append(row)
         if "c" in args.ways:
-            c = engine(temperature, args.n, "static")
+            c = engine(args.n, "static")
             row, runs["c", temperature] = measure(
-                "c: engine (static decoder)", c, problems, args, tools_in_prompt, warmup=len(problems)
+                "c: engine (static decoder)", c, temperature, problems, args, tools_in_prompt, warmup=len(problems)
             )
             rows.append(row)
             if args.trace:
-                for record in c._decoder.history:
+                for record in c.history:
                     print("trace", json.dumps(record))
             c.close()
     if ("b", 0.0) in runs and ("c", 0.0) in runs:
         print(f"greedy agreement (c) vs (b): {same_tokens(runs['b', 0.0], runs['c', 0.0]):.1%} of episodes")
     if "c" in args.ways and 0.0 in args.temperatures:
-        c = engine(0.0, args.n, "static")
-        play(c, problems[:8], tools_in_prompt, args.max_turns)  # engine ready before the update
+        c = engine(args.n, "static")
+        play(c, problems[:8], tools_in_prompt, args, Sampling(0.0, 2, args.max_new_tokens))  # ready before the update
         update_s = grpo_update(model, c, runs["c", 0.0], 8, args.lr)
-        row, after = measure("c: engine, after an in-place LoRA update", c, problems, args, tools_in_prompt, warmup=0)
+        row, after = measure(
+            "c: engine, after an in-place LoRA update", c, 0.0, problems, args, tools_in_prompt, warmup=0
+        )
         rows.append(row | {"grpo_update_s": round(update_s, 2)})
         c.close()
         changed = 1 - same_tokens(runs["c", 0.0], after)
@@ -162,7 +166,8 @@ def main(args) -> list[dict]:
         if "b" in args.ways:  # the engine must follow the new weights exactly as plain generate does
             _, b_after = measure(
                 "b: generate, after the update",
-                engine(0.0, args.batch_b, "generate"),
+                engine(args.batch_b, "generate"),
+                0.0,
                 problems,
                 args,
                 tools_in_prompt,

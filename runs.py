@@ -1,0 +1,178 @@
+"""The run folder every script writes: its configuration (a rerun with another one is refused), the git commit,
+JSONL records, training metrics and curve, the episodes each step trained on, and the checkpoints that make a
+killed training run resumable.
+
+    OUT/config.json              what the run measures or trains (flags that change only speed are left out)
+    OUT/episodes.jsonl           evals: one finished episode a line, appended as it finishes
+    OUT/metrics.jsonl            training: one line a step
+    OUT/curve.png                training: reward, train and test accuracy by step
+    OUT/rollouts/step-NNNN.jsonl training: the episodes of a step, with the sampled token ids
+    OUT/eval/step-NNNN.jsonl     training: the periodic eval's episodes
+    OUT/checkpoints/step-NNNN/   training, local backend: adapter, optimizer moments, RNG states, data position
+"""
+
+import json
+import random
+import shutil
+import subprocess
+from pathlib import Path
+
+KEEP_CHECKPOINTS = 2
+
+
+def git_commit() -> str | None:
+    """HEAD, with "+dirty" when tracked files differ from it (the run used code no commit holds)."""
+    here = Path(__file__).parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here, capture_output=True)
+    except OSError:
+        return None
+    return (head + ("+dirty" if dirty.stdout.strip() else "")) if head else None
+
+
+def config_of(args, script: str, not_config: set[str]) -> dict:
+    """What a run measures: the script and its flags, less those that only change speed or where output goes."""
+    return {"script": script} | {k: v for k, v in vars(args).items() if k not in not_config}
+
+
+def open_run(out: Path, config: dict) -> None:
+    """Create OUT, or check that the run it holds has this configuration (else one line and exit)."""
+    out.mkdir(parents=True, exist_ok=True)
+    cfg_file = out / "config.json"
+    if cfg_file.exists():
+        old = json.loads(cfg_file.read_text())
+        if old != config:
+            diff = sorted(k for k in old.keys() | config.keys() if old.get(k) != config.get(k))
+            raise SystemExit(
+                f"error: {out} holds a run with another configuration ({', '.join(diff)}); use a new --out"
+            )
+    else:
+        cfg_file.write_text(json.dumps(config, indent=2) + "\n")
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """The records of a JSONL file; a line cut by a kill is skipped. Lines end at "\\n" only: model text may hold
+    other line separators (U+2028, U+0085), which `str.splitlines` would split on."""
+    records = []
+    for line in path.read_text().split("\n") if path.exists() else []:
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
+def json_line(record: dict) -> str:
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+def write_jsonl(path: Path, records: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json_line(r) for r in records))
+
+
+def seed_dir(root, model: str, seed: int) -> Path:
+    """Where reproduce.py puts the runs of one model (as `--model` names it) for one seed."""
+    from engines.models import model_name
+
+    return Path(root) / model_name(model) / f"seed-{seed}"
+
+
+# --- training -------------------------------------------------------------------------------------------------
+
+
+def append_metrics(out: Path, row: dict) -> None:
+    with open(out / "metrics.jsonl", "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def read_metrics(out: Path) -> list[dict]:
+    return read_jsonl(out / "metrics.jsonl")
+
+
+def truncate_metrics(out: Path, step: int) -> None:
+    """Drop the lines of steps after `step` (logged, but not checkpointed: a resumed run does them again)."""
+    rows = [r for r in read_metrics(out) if r["step"] <= step]
+    (out / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def write_rollouts(out: Path, step: int, groups: list[list]) -> None:
+    """The episodes a step trained on, group by group, each with the token ids sampled in its turns (None where
+    the engine does not give them)."""
+    records = [
+        ep.record() | {"group": g, "completion_ids": [t.completion_ids for t in ep.turns]}
+        for g, group in enumerate(groups)
+        for ep in group
+    ]
+    write_jsonl(out / "rollouts" / f"step-{step:04d}.jsonl", records)
+
+
+def plot_curve(out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = read_metrics(out)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    steps = [r["step"] for r in rows]
+    ax.plot(steps, [r["reward_mean"] for r in rows], label="train reward")
+    ax.plot(steps, [r["train_acc"] for r in rows], label="train accuracy")
+    evals = [r for r in rows if r.get("eval_acc") is not None]
+    ax.plot([r["step"] for r in evals], [r["eval_acc"] for r in evals], "o-", label="test accuracy (greedy)")
+    ax.set_xlabel("step")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out / "curve.png", dpi=100)
+    plt.close(fig)
+
+
+def latest_checkpoint(out: Path) -> Path | None:
+    done = sorted(p for p in (out / "checkpoints").glob("step-*") if (p / "state.json").exists())
+    return done[-1] if done else None
+
+
+def save_checkpoint(out: Path, step: int, model, optimizer, data_pos: int) -> Path:
+    """Adapter, optimizer moments (one file per moment, so each file stays small), RNG states, data position."""
+    import torch
+
+    final = out / "checkpoints" / f"step-{step:04d}"
+    tmp = final.with_name(final.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    state = optimizer.state_dict()
+    moments = {k for s in state["state"].values() for k, v in s.items() if torch.is_tensor(v) and v.numel() > 1}
+    for key in sorted(moments):
+        torch.save({i: s[key] for i, s in state["state"].items()}, tmp / f"optimizer-{key}.pt")
+    rest = {i: {k: v for k, v in s.items() if k not in moments} for i, s in state["state"].items()}
+    torch.save({"state": rest, "param_groups": state["param_groups"]}, tmp / "optimizer.pt")
+    rng = {"python": random.getstate(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        rng["cuda"] = torch.cuda.get_rng_state_all()
+    torch.save(rng, tmp / "rng.pt")
+    (tmp / "state.json").write_text(json.dumps({"step": step, "data_pos": data_pos}) + "\n")
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    for old in sorted((out / "checkpoints").glob("step-*"))[:-KEEP_CHECKPOINTS]:
+        shutil.rmtree(old)
+    return final
+
+
+def load_checkpoint(folder: Path, optimizer) -> dict:
+    """Restores the optimizer and RNG states (the adapter is loaded with the model); returns state.json."""
+    import torch
+
+    saved = torch.load(folder / "optimizer.pt")
+    for moment in folder.glob("optimizer-*.pt"):
+        key = moment.stem.removeprefix("optimizer-")
+        for i, tensor in torch.load(moment).items():
+            saved["state"][i][key] = tensor
+    optimizer.load_state_dict(saved)
+    rng = torch.load(folder / "rng.pt", weights_only=False)  # holds Python's random state (a tuple)
+    random.setstate(rng["python"])
+    torch.set_rng_state(rng["torch"])
+    if "cuda" in rng and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
+    return json.loads((folder / "state.json").read_text())
