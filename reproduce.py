@@ -109,29 +109,43 @@ def tables(args) -> str:
 
 
 def curves(args) -> Path:
+    path = Path(args.out) / "training_curves.png"
+    curve_figure(args).savefig(path, dpi=100)
+    return path
+
+
+def curve_figure(args):
+    """Per model and seed: the in-training greedy eval by step (the same first --n questions of seed 0's draw for
+    every seed), and, as squares, what the tables report for that seed (its own draw of --n questions): the
+    untrained tool cell at step 0 and the trained cell at the last step. The two differ by the questions alone."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(7, 4.5))
     for model in args.models:
         for seed in args.seeds:
-            metrics = runs.seed_dir(args.out, model, seed) / "train" / "metrics.jsonl"
-            if metrics.exists():
-                rows = runs.read_jsonl(metrics)
-                points = [(r["step"], r["eval_acc"]) for r in rows if r.get("eval_acc") is not None]
-                if points:
-                    ax.plot(*zip(*points, strict=True), marker="o", label=f"{models.model_name(model)} seed {seed}")
-    ax.set(xlabel="GRPO step", ylabel="held-out accuracy with the tool (greedy)", ylim=(0, 1))
+            base, name = runs.seed_dir(args.out, model, seed), f"{models.model_name(model)} seed {seed}"
+            rows = runs.read_jsonl(base / "train" / "metrics.jsonl")
+            points = [(r["step"], r["eval_acc"]) for r in rows if r.get("eval_acc") is not None]
+            if not points:
+                continue
+            (line,) = ax.plot(*zip(*points, strict=True), "o-", label=f"{name}: in-training eval")
+            table = [(0, base / "tool"), (points[-1][0], base / "trained")]
+            cells = [(x, json.loads((d / "summary.json").read_text())["accuracy"]) for x, d in table
+                     if (d / "summary.json").exists()]  # fmt: skip
+            if cells:
+                ax.plot(*zip(*cells, strict=True), "s", color=line.get_color(), mfc="none", ms=9,
+                        label=f"{name}: table (its own draw)")  # fmt: skip
+    ax.set(xlabel="GRPO step", ylabel="held-out accuracy with the tool (greedy)", ylim=(-0.02, 1.02))
+    ax.set_title(f"Training curves ({args.n} held-out questions per eval)")
     ax.grid(alpha=0.3)
     if ax.lines:
-        ax.legend()
-    path = Path(args.out) / "training_curves.png"
+        ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
     plt.close(fig)
-    return path
+    return fig
 
 
 def parse_args(argv=None):
@@ -149,7 +163,7 @@ def parse_args(argv=None):
     p.add_argument("--micro-batch", type=int, default=16, help="sequences per forward/backward pass in training")
     p.add_argument("--backend", choices=["auto", "local", "art"], default="auto")
     p.add_argument("--max-minutes", type=float, help="stop each training run after this many minutes (resumable)")
-    p.add_argument("--out", default="results", help="where the runs, tables.md and training_curves.png go")
+    p.add_argument("--out", default="runs/reproduce", help="where the runs, tables.md and training_curves.png go")
     p.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")
     p.add_argument("--tables-only", action="store_true", help="only rebuild the tables and the curves")
     p.add_argument("--readme", help="also put the tables into this file, between its two table markers")

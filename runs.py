@@ -109,24 +109,33 @@ def write_rollouts(out: Path, step: int, groups: list[list]) -> None:
 
 
 def plot_curve(out: Path) -> None:
+    curve_figure(read_metrics(out), out.name).savefig(out / "curve.png", dpi=100)
+
+
+def curve_figure(rows: list[dict], title: str):
+    """Accuracies (train, and the greedy test-set eval) above, the train reward (mean and std) below, by step."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = read_metrics(out)
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, (acc, reward) = plt.subplots(2, 1, figsize=(7, 5.5), sharex=True)
     steps = [r["step"] for r in rows]
-    ax.plot(steps, [r["reward_mean"] for r in rows], label="train reward")
-    ax.plot(steps, [r["train_acc"] for r in rows], label="train accuracy")
+    acc.plot(steps, [r["train_acc"] for r in rows], ".-", label="train accuracy (sampled)")
     evals = [r for r in rows if r.get("eval_acc") is not None]
-    ax.plot([r["step"] for r in evals], [r["eval_acc"] for r in evals], "o-", label="test accuracy (greedy)")
-    ax.set_xlabel("step")
-    ax.legend()
-    ax.grid(alpha=0.3)
+    acc.plot([r["step"] for r in evals], [r["eval_acc"] for r in evals], "o-", label="test accuracy (greedy)")
+    acc.set(ylabel="accuracy", ylim=(-0.02, 1.02), title=f"GRPO training: {title}")
+    mean, std = [r["reward_mean"] for r in rows], [r["reward_std"] for r in rows]
+    reward.plot(steps, mean, ".-", color="tab:green", label="train reward (mean)")
+    low, high = [m - s for m, s in zip(mean, std, strict=True)], [m + s for m, s in zip(mean, std, strict=True)]
+    reward.fill_between(steps, low, high, color="tab:green", alpha=0.2, label="± std")
+    reward.set(xlabel="step", ylabel="reward", xlim=(min(steps, default=0) - 0.5, max(steps, default=0) + 0.5))
+    for ax in (acc, reward):
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
-    fig.savefig(out / "curve.png", dpi=100)
     plt.close(fig)
+    return fig
 
 
 def latest_checkpoint(out: Path) -> Path | None:
@@ -176,3 +185,38 @@ def load_checkpoint(folder: Path, optimizer) -> dict:
     if "cuda" in rng and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(rng["cuda"])
     return json.loads((folder / "state.json").read_text())
+
+
+class Reporter:
+    """The per-step metrics lines, also sent to a tracker (`--report-to`): TensorBoard event files in
+    OUT/tensorboard, or a Weights & Biases run in OUT/wandb (without network: WANDB_MODE=offline, then
+    `wandb sync`). The tracker's library is imported only when asked for; "none" sends nothing."""
+
+    KINDS = ("none", "tensorboard", "wandb")
+
+    def __init__(self, kind: str, out: Path, config: dict):
+        self.kind, self.writer, self.run = kind, None, None
+        if kind == "tensorboard":
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(out / "tensorboard"))
+        elif kind == "wandb":
+            import wandb
+
+            (out / "wandb").mkdir(parents=True, exist_ok=True)
+            self.run = wandb.init(project="calc-rl", name=out.name, dir=str(out / "wandb"), config=config)
+
+    def log(self, row: dict) -> None:
+        numbers = {k: v for k, v in row.items() if k != "step" and isinstance(v, int | float)}
+        if self.writer is not None:
+            for key, value in numbers.items():
+                self.writer.add_scalar(key, value, row["step"])
+            self.writer.flush()
+        if self.run is not None:
+            self.run.log(numbers, step=row["step"])
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.run is not None:
+            self.run.finish()

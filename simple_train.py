@@ -25,7 +25,7 @@ from engines.models import ModelError, model_name
 from episode import Sampling, derive_seed, run_episode
 
 # Flags that change how fast or how long a run goes, not what it learns: a resumed run may change them.
-NOT_CONFIG = {"out", "batch_size", "micro_batch", "max_minutes", "steps"}
+NOT_CONFIG = {"out", "batch_size", "micro_batch", "max_minutes", "steps", "report_to"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--seed", type=int, default=0, help="seeds the questions, the LoRA init and the sampling")
     add("--max-minutes", type=float, help="stop cleanly after the step in progress once this much time has passed")
     add("--out", help="output folder (default: runs/train-<model>)")
+    add("--report-to", choices=runs.Reporter.KINDS, default="none", help="also log each step's metrics to a tracker")
     add("--batch-size", type=int, default=64, help="turns generated at once")
     add("--micro-batch", type=int, default=4, help="sequences per forward/backward pass in the update")
     return p
@@ -90,10 +91,11 @@ async def play_groups(engine, problems, args, tools_in_prompt: bool, sampling: S
     return [episodes[i : i + args.group_size] for i in range(0, len(episodes), args.group_size)]
 
 
-async def train(args, updater, out: Path, weights: rewards.Weights) -> dict | None:
+async def train(args, updater, out: Path, weights: rewards.Weights, reporter=None) -> dict | None:
     """The GRPO loop over an updater (engines/lora.py or engines/art.py): play, score, update, evaluate, log, save.
     Returns the final summary, or None when stopped early by --max-minutes or already done."""
     engine, step, started = updater.engine, updater.step, time.time()
+    reporter = reporter or runs.Reporter("none", out, {})
     runs.truncate_metrics(out, step)  # steps logged after the last checkpoint run again
     eval_problems = evaluation.select(load_problems(str(DEFAULT_TEST_SET)), args.eval_n, seed=0)
     while step < args.steps:
@@ -116,6 +118,7 @@ async def train(args, updater, out: Path, weights: rewards.Weights) -> dict | No
         row |= {"eval_acc": summary["accuracy"] if summary else None, "step_s": round(time.time() - t0, 1)}
         row |= peak_gpu_memory()
         runs.append_metrics(out, row)
+        reporter.log(row)
         runs.plot_curve(out)
         adapter = updater.save(step)
         print(json.dumps(row), flush=True)
@@ -143,9 +146,11 @@ async def start_and_train(backend: str, args, out: Path, weights: rewards.Weight
         from engines.lora import LocalUpdater
 
         updater = LocalUpdater(args, out)
+    reporter = runs.Reporter(args.report_to, out, runs.config_of(args, "simple_train", NOT_CONFIG))
     try:
-        return await train(args, updater, out, weights)
+        return await train(args, updater, out, weights, reporter)
     finally:
+        reporter.close()
         await updater.close()
 
 

@@ -1,5 +1,7 @@
 """reproduce.py: the CPU smoke run end to end, resume by skipping finished cells, the plan and the tables."""
 
+import subprocess
+
 import pytest
 from conftest import ROOT, run_script
 
@@ -55,3 +57,9 @@ def test_put_tables_replaces_only_the_marked_block(tmp_path):
     page.write_text("no markers\n")
     with pytest.raises(SystemExit, match="no table markers"):
         reproduce.put_tables(page, "new\n")
+
+
+def test_default_out_is_an_ignored_folder_not_the_tracked_results():
+    out = reproduce.parse_args([]).out
+    ignored = subprocess.run(["git", "check-ignore", "-q", f"{out}/seed-0/summary.json"], cwd=ROOT)
+    assert ignored.returncode == 0, f"{out} would write into tracked files"
