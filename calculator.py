@@ -42,7 +42,9 @@ TOOL_SCHEMA = {
 
 # Hard bounds. They are generous for word problems and small enough that no call can run long.
 MAX_LENGTH = 200  # characters, checked before any parsing
-MAX_DEPTH = 32  # nesting of parentheses in the text and of expression nodes in the tree
+# Nesting of parentheses in the text, and of operands in the tree. A left operand is the same level, so a flat chain
+# such as 1+1+...+1 (a deep left-leaning tree) is one level; its length is bounded by MAX_LENGTH alone.
+MAX_DEPTH = 32
 MAX_EXPONENT = 64  # |exponent| for **
 MAX_MAGNITUDE = 10**30  # bound on |value| of every literal, intermediate and final result
 MAX_DENOMINATOR = 10**30  # bound on the denominator, so tiny values with huge denominators are rejected too
@@ -191,7 +193,7 @@ def evaluate(expression) -> Fraction:
     except (SyntaxError, ValueError):
         raise CalculatorError("invalid syntax") from None
     _validate(tree.body)
-    return _eval_node(tree.body, text)
+    return _eval_tree(tree.body, text)
 
 
 def _paren_depth(text: str) -> int:
@@ -208,9 +210,8 @@ def _paren_depth(text: str) -> int:
 def _validate(root: ast.AST) -> None:
     """Reject disallowed syntax and deep trees before evaluating anything.
 
-    Iterative, so a deep tree cannot overflow the stack here; once this passes, the recursive evaluator is
-    at most MAX_DEPTH calls deep. Checking the whole tree first also means "x/0 + y" reports the name, not
-    the division.
+    Iterative, like the evaluator, so a deep tree cannot overflow the stack. Checking the whole tree first also
+    means "x/0 + y" reports the name, not the division.
     """
     stack = [(root, 1)]
     while stack:
@@ -220,7 +221,7 @@ def _validate(root: ast.AST) -> None:
         if isinstance(node, ast.BinOp):
             if type(node.op) not in _BINARY_OPS and not isinstance(node.op, ast.Pow):
                 raise _not_allowed(_operator_word(node.op))
-            stack += [(node.left, depth + 1), (node.right, depth + 1)]
+            stack += [(node.left, depth), (node.right, depth + 1)]
         elif isinstance(node, ast.UnaryOp):
             if type(node.op) not in _UNARY_OPS:
                 raise _not_allowed(_operator_word(node.op))
@@ -235,21 +236,35 @@ def _validate(root: ast.AST) -> None:
             raise _not_allowed(_NODE_WORDS.get(type(node), type(node).__name__))
 
 
-def _eval_node(node: ast.expr, source: str) -> Fraction:
-    if isinstance(node, ast.Constant):
-        value = _literal(node, source)
-    elif isinstance(node, ast.UnaryOp):
-        value = _UNARY_OPS[type(node.op)](_eval_node(node.operand, source))
-    else:
-        left, right = _eval_node(node.left, source), _eval_node(node.right, source)
-        if isinstance(node.op, ast.Pow):
-            value = _power(left, right)
-        elif isinstance(node.op, _DIVISIONS) and right == 0:
-            raise ZeroDivisionError
+def _eval_tree(root: ast.expr, source: str) -> Fraction:
+    """Post-order walk with an explicit stack (left operand first, as recursion would), so a long left-leaning
+    chain cannot overflow Python's stack."""
+    values: list[Fraction] = []
+    stack: list[tuple[ast.expr, bool]] = [(root, False)]
+    while stack:
+        node, operands_done = stack.pop()
+        if isinstance(node, ast.Constant):
+            value = _literal(node, source)
+        elif not operands_done:
+            stack.append((node, True))
+            if isinstance(node, ast.UnaryOp):
+                stack.append((node.operand, False))
+            else:
+                stack += [(node.right, False), (node.left, False)]
+            continue
+        elif isinstance(node, ast.UnaryOp):
+            value = _UNARY_OPS[type(node.op)](values.pop())
         else:
-            value = _BINARY_OPS[type(node.op)](left, right)
-    _check_bounds(value)
-    return value
+            right, left = values.pop(), values.pop()
+            if isinstance(node.op, ast.Pow):
+                value = _power(left, right)
+            elif isinstance(node.op, _DIVISIONS) and right == 0:
+                raise ZeroDivisionError
+            else:
+                value = _BINARY_OPS[type(node.op)](left, right)
+        _check_bounds(value)
+        values.append(value)
+    return values.pop()
 
 
 def _literal(node: ast.Constant, source: str) -> Fraction:

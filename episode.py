@@ -3,7 +3,8 @@
 The episode ends at the first assistant turn without a tool call; the last <answer> of that turn is graded. Tool
 calls use the model's native Hermes format (`<tool_call>{"name": ..., "arguments": {...}}</tool_call>`, what Qwen2.5's
 chat template asks for); results go back as `role: tool` messages. Nothing a model writes can crash an episode:
-malformed calls are answered with an error message and counted.
+malformed calls are answered with an error message and counted, and at most MAX_CALLS_PER_TURN calls a turn are run
+(each later one is answered with an error and counted as a tool error).
 """
 
 import hashlib
@@ -20,11 +21,14 @@ SYSTEM_PROMPT = (
     "You solve arithmetic word problems. Think step by step, then give the final answer as a single number "
     "inside <answer></answer> tags, for example <answer>42</answer>."
 )
+MAX_CALLS_PER_TURN = 8  # tool calls run per assistant turn; later ones are answered with an error, not run
+TOO_MANY_CALLS = f"Error: too many tool calls in one turn (limit {MAX_CALLS_PER_TURN}); this call was not run"
 SYSTEM_PROMPT_TOOL = (
     "You solve arithmetic word problems with the calculator tool. Do not compute in your head: for every "
     'arithmetic step, call the tool like this:\n<tool_call>\n{"name": "calculator", "arguments": {"expression": '
     '"12*34"}}\n</tool_call>\nand wait for its result. When you have the final result, reply with only that '
-    "number inside answer tags, for example <answer>42</answer>."
+    f"number inside answer tags, for example <answer>42</answer>. At most {MAX_CALLS_PER_TURN} tool calls per "
+    "turn are run."
 )
 # For chat templates that ignore `tools=` (SmolLM2's): the same description Qwen2.5's template renders.
 HERMES_TOOL_PROMPT = (
@@ -155,10 +159,18 @@ def run_call(name, arguments, call_id: str | None = None) -> ToolCall:
     return ToolCall(name, arguments, result, status == "malformed", status == "error", call_id)
 
 
-def _server_calls(tool_calls: list[dict]) -> list[ToolCall]:
+def _server_calls(tool_calls: list[dict]) -> list[tuple]:
     return [
-        run_call((tc.get("function") or {}).get("name"), (tc.get("function") or {}).get("arguments"), tc.get("id"))
+        ((tc.get("function") or {}).get("name"), (tc.get("function") or {}).get("arguments"), tc.get("id"))
         for tc in tool_calls
+    ]
+
+
+def _run_calls(pending: list[tuple]) -> list[ToolCall]:
+    """Run the first MAX_CALLS_PER_TURN calls of a turn; each later one gets an error result (a tool error)."""
+    return [
+        run_call(*c) if i < MAX_CALLS_PER_TURN else ToolCall(c[0], c[1], TOO_MANY_CALLS, False, True, *c[2:])
+        for i, c in enumerate(pending)
     ]
 
 
@@ -181,10 +193,7 @@ async def run_episode(
             return ep
         if not use_tool:
             break
-        if turn.tool_calls:
-            calls = _server_calls(turn.tool_calls)
-        else:
-            calls = [run_call(*c) for c in parse_tool_calls(turn.text)]
+        calls = _run_calls(_server_calls(turn.tool_calls) if turn.tool_calls else parse_tool_calls(turn.text))
         if not calls:
             break
         if round_ == max_turns:

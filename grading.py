@@ -1,17 +1,24 @@
 """The one grader: the number inside the last <answer>...</answer>, compared exactly with the reference.
 
-No answer, an empty one, or one that is not a single number is wrong. Commas, currency signs and trailing units or
-a sentence period are ignored; fractions and decimals compare by value ("25/2" == "12.5"). Nothing is matched as a
-substring, so "5" never passes for "58".
+No answer, an empty one, or one that is not exactly one number in the allowed form is wrong. Allowed: an optional
+currency sign ($ € £) or "x =" before the number; the number (digits with optional thousands commas, a decimal, or a
+fraction p/q, with an optional leading minus or U+2212 minus); an optional "%" right after it; at most one word of
+letters after that (a unit such as "apples"); an optional final period. Anything else ("2**3", "not 58", "58 is
+wrong") is unparsable, so wrong. Answers longer than MAX_ANSWER_LENGTH characters are unparsable too. Values compare
+exactly ("25/2" == "12.5"); nothing is matched as a substring, so "5" never passes for "58".
 """
 
 import re
 from fractions import Fraction
 
+MAX_ANSWER_LENGTH = 100  # characters; keeps int() far below Python's 4,300-digit limit
 ANSWER_RE = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
-NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:\s*/\s*\d+)?")
-# What may surround the one number: currency, units and words such as "apples" or "dollars", a final period.
-ALLOWED_AROUND = re.compile(r"^[\s$€£%a-zA-Z.:=]*$")
+_INT = r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)"  # ASCII digits only; commas only as thousands separators
+ANSWER_FORM = re.compile(
+    r"(?:[$€£]\s*|x\s*=\s*)?"  # currency sign or "x ="
+    rf"(?P<number>[-\u2212]?(?:{_INT}(?:\.[0-9]+|\s*/\s*[0-9]+)?|\.[0-9]+))"  # integer, decimal or p/q
+    r"%?(?:\s+[^\W\d_]+)?\.?"  # "%", one word of letters, a final period
+)
 
 
 def extract_answer(text: str) -> str | None:
@@ -21,22 +28,18 @@ def extract_answer(text: str) -> str | None:
 
 
 def parse_number(text: str | None) -> Fraction | None:
-    """The value of an answer that holds exactly one number, else None."""
-    if text is None:
+    """The value of an answer in the allowed form (see the module docstring), else None. Never raises."""
+    text = (text or "").strip()
+    if len(text) > MAX_ANSWER_LENGTH:
         return None
-    cleaned = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text).replace("\u2212", "-").replace("**", "")
-    numbers = NUMBER_RE.findall(cleaned)
-    if len(numbers) != 1:
+    match = ANSWER_FORM.fullmatch(text)
+    if not match:
         return None
-    before, _, after = cleaned.partition(numbers[0])
-    if not ALLOWED_AROUND.match(before) or not ALLOWED_AROUND.match(after):
-        return None
-    num, _, den = numbers[0].replace(" ", "").partition("/")
-    if num.endswith("."):
-        num = num[:-1]
+    number = re.sub(r"[,\s]", "", match["number"]).replace("\u2212", "-")
+    num, _, den = number.partition("/")
     if den and int(den) == 0:
         return None
-    return Fraction(num) / (Fraction(den) if den else 1)
+    return Fraction(num) / (int(den) if den else 1)
 
 
 def is_correct(answer: str | None, reference: str) -> bool:

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import calculator
 from calculator import TOOL_NAME, TOOL_SCHEMA, calculate, format_result, run_tool_call
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,6 +109,36 @@ def test_bounds_are_inclusive_at_the_limit():
     assert calculate("(-1)**-64") == "1"
 
 
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("+".join(["1"] * 100), "100"),  # 199 characters: a flat chain is bounded by MAX_LENGTH, not MAX_DEPTH
+        ("1" + "*1" * 99, "1"),
+        ("100" + "-1" * 98, "2"),
+        ("2" + "*2" * 40 + "/2" * 40, "2"),
+        ("1" + "+2*3" * 49, "295"),
+        ("(1+1)" + "+1" * 60, "62"),
+    ],
+    ids=["sum", "product", "difference", "mul-div", "mixed", "parenthesised-head"],
+)
+def test_flat_chains_are_not_nesting(expression, expected):
+    assert calculate(expression) == expected
+
+
+def test_evaluator_is_iterative_over_long_chains(monkeypatch):
+    # 2,001 terms is a left-leaning tree twice Python's recursion limit deep: a recursive evaluator would overflow.
+    monkeypatch.setattr(calculator, "MAX_LENGTH", 5000)
+    assert sys.getrecursionlimit() < 2001
+    assert calculate("1" + "+1" * 2000) == "2001"
+
+
+def test_right_nesting_stays_bounded():
+    # "**" is right-associative: each power nests its right operand one level deeper, like parentheses.
+    assert calculate("1" + "**1" * 31) == "1"
+    assert calculate("1" + "**1" * 32).startswith("Error: expression nested too deeply")
+    assert calculate("1" + "+-1" * 60) == "-59"  # unary minus on a right operand: 3 levels, however long
+
+
 def test_caret_suggests_double_star():
     result = calculate("1^2")
     assert is_one_error_line(result) and "**" in result
@@ -130,7 +161,6 @@ HOSTILE = {
     "deep unary": "-" * 150 + "1",
     "deep parens": "(" * 90 + "1" + ")" * 90,
     "deep nested ops": "-(" * 60 + "1" + ")" * 60,
-    "long sum": "+".join(["1"] * 100),
     "name": "x",
     "attribute": "(1).real",
     "dunder": "().__class__",

@@ -3,6 +3,7 @@
 import asyncio
 import json
 
+import episode
 from dataset import Problem
 from episode import Sampling, Turn, parse_tool_calls, run_episode, system_prompt
 
@@ -77,6 +78,38 @@ def test_max_turns_and_truncation():
     assert ep.failure == "truncated" and not ep.correct
 
 
+def test_calls_past_the_limit_are_refused_not_run(monkeypatch):
+    limit = 8  # the limit the project promises; also named in the prompt (test below)
+    ran = []
+    monkeypatch.setattr(episode, "run_tool_call", lambda name, args: ran.append(args) or ("1", "ok"))
+    engine = Scripted("".join(call(f"{i}+1") for i in range(10_000)), "<answer>1</answer>")
+    ep = play(engine)
+    assert ran == [{"expression": f"{i}+1"} for i in range(limit)]
+    assert len(ep.calls) == 10_000 and [c.error for c in ep.calls] == [False] * limit + [True] * (10_000 - limit)
+    refused = ep.calls[limit:]
+    assert all(c.result.startswith("Error:") and "\n" not in c.result and not c.malformed for c in refused)
+    assert ep.record()["tool_errors"] == 10_000 - limit and ep.failure == "tool_error"
+    tool_messages = [m for m in engine.seen[1][0] if m["role"] == "tool"]
+    assert [m["content"] for m in tool_messages] == ["1"] * limit + [refused[0].result] * (10_000 - limit)
+
+
+def test_server_parsed_calls_past_the_limit_are_answered_by_id():
+    class Server(Scripted):
+        async def chat(self, messages, tools, sampling):
+            turn = await super().chat(messages, tools, sampling)
+            if len(self.seen) == 1:
+                fn = {"name": "calculator", "arguments": '{"expression": "2*3"}'}
+                turn.tool_calls = [{"id": f"c{i}", "type": "function", "function": fn} for i in range(10)]
+            return turn
+
+    engine = Server("calls", "<answer>237</answer>")
+    ep = play(engine)
+    assert ep.correct and [c.result for c in ep.calls[:8]] == ["6"] * 8
+    assert [c.error for c in ep.calls] == [False] * 8 + [True] * 2
+    tool_messages = [m for m in engine.seen[1][0] if m["role"] == "tool"]
+    assert [m["tool_call_id"] for m in tool_messages] == [f"c{i}" for i in range(10)]
+
+
 def test_parse_tool_calls_cases():
     assert parse_tool_calls("no calls") == []
     assert parse_tool_calls(call("2*3")) == [("calculator", {"expression": "2*3"})]
@@ -94,3 +127,6 @@ def test_parse_tool_calls_cases():
 def test_prompts_are_fixed_and_distinct():
     assert system_prompt(False, False) != system_prompt(True, False)
     assert "<tools>" in system_prompt(True, True) and "<tools>" not in system_prompt(True, False)
+    limit = f"At most {episode.MAX_CALLS_PER_TURN} tool calls per turn are run."
+    assert limit in system_prompt(True, False) and limit in system_prompt(True, True)
+    assert limit not in system_prompt(False, False)

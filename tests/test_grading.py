@@ -4,6 +4,7 @@ from fractions import Fraction
 
 import pytest
 
+import grading
 from grading import extract_answer, is_correct, parse_number
 
 
@@ -27,7 +28,7 @@ from grading import extract_answer, is_correct, parse_number
         ("<answer>-3</answer>", "-3", True),
         ("<answer>\u22123</answer>", "-3", True),
         ("<answer>3</answer>", "-3", False),
-        ("<answer>Ava did 237.</answer>", "237", True),
+        ("<answer>Ava did 237.</answer>", "237", False),  # only one word, after the number, is allowed
         ("<answer>237 apples</answer>", "237", True),
         ("<answer>5 or 58</answer>", "58", False),  # two numbers: ambiguous, wrong
         ("<answer>12 + 46 = 58</answer>", "58", False),
@@ -37,9 +38,21 @@ from grading import extract_answer, is_correct, parse_number
         ("<answer>1/0</answer>", "0", False),
         ("<answer>0.1</answer>", "1/10", True),
         ("<answer>12.499999</answer>", "12.5", False),  # exact, not approximate
-        ("<answer>**58**</answer>", "58", True),
+        ("<answer>**58**</answer>", "58", False),  # not the allowed form
         ("<answer>58%</answer>", "58", True),
         ("<answer>58 (approximately)</answer>", "58", False),
+        ("<answer>2**3</answer>", "23", False),  # "**" is not stripped: an expression is not a number
+        ("<answer>2**3</answer>", "8", False),
+        ("<answer>5**2</answer>", "52", False),
+        ("<answer>not 58</answer>", "58", False),
+        ("<answer>58 is wrong</answer>", "58", False),
+        ("<answer>5e3</answer>", "5", False),
+        ("<answer>x = 58</answer>", "58", True),
+        ("<answer>€58</answer>", "58", True),
+        ("<answer>$-5</answer>", "-5", True),
+        ("<answer>58 apples.</answer>", "58", True),
+        ("<answer>58% off</answer>", "58", True),
+        ("<answer>1,23</answer>", "123", False),  # a comma only separates thousands
     ],
 )
 def test_is_correct(text, reference, expected):
@@ -53,6 +66,19 @@ def test_parse_number_values():
     assert parse_number(".5") == Fraction(1, 2)
     assert parse_number(None) is None
     assert parse_number("twelve") is None
+
+
+@pytest.mark.parametrize("digits", [101, 4301, 100_000])
+def test_overlong_answers_are_unparsable_not_errors(digits):
+    # Past 4,300 digits int() raises ValueError; an answer that long must simply be wrong.
+    assert parse_number("1" * digits) is None
+    assert is_correct(extract_answer("<answer>" + "7" * digits + "</answer>"), "7") is False
+
+
+def test_answer_length_bound_is_inclusive():
+    bound = grading.MAX_ANSWER_LENGTH
+    assert parse_number("9" * bound) == 10**bound - 1 and parse_number("9" * (bound + 1)) is None
+    assert parse_number(" " * 200 + "58 ") == 58  # the bound applies to the stripped answer
 
 
 def test_extract_answer_is_multiline_and_case_insensitive():
