@@ -1,7 +1,7 @@
 """reproduce.py: the CPU smoke run end to end, resume by skipping finished cells, the plan and the tables."""
 
 import pytest
-from conftest import ROOT, run_script
+from conftest import ROOT, assert_one_line_error, run_script
 
 import reproduce
 
@@ -34,7 +34,7 @@ def test_interval_across_seeds():
 @pytest.mark.parametrize("flag", ["--n", "--steps"])
 def test_bad_values_fail_fast(flag):
     result = run_script("reproduce.py", flag, "0", timeout=60)
-    assert result.returncode != 0 and "must be at least 1" in result.stderr.strip().splitlines()[-1]
+    assert_one_line_error(result, "must be at least 1")
 
 
 def test_readme_tables_are_generated_from_the_committed_results():
@@ -55,3 +55,32 @@ def test_put_tables_replaces_only_the_marked_block(tmp_path):
     page.write_text("no markers\n")
     with pytest.raises(SystemExit, match="no table markers"):
         reproduce.put_tables(page, "new\n")
+
+
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        ("smollm2-13m", "unknown model 'smollm2-13m'"),
+        ("tests", "model folder 'tests' has no config.json"),
+        ("pyproject.toml", "is not a .gguf file"),
+        ("{text_gguf}", "is not a GGUF file"),
+    ],
+)
+def test_dry_run_checks_every_model(tmp_path, model, message):
+    (tmp_path / "x.gguf").write_text("not a model\n")
+    model = model.format(text_gguf=tmp_path / "x.gguf")
+    result = run_script("reproduce.py", "--models", "smollm2-135m", model, "--out", tmp_path / "out", "--dry-run",
+                        timeout=60)  # fmt: skip
+    assert_one_line_error(result, message)
+    assert result.stdout == ""  # nothing planned before the check
+
+
+def test_dry_run_accepts_an_alias_and_a_hub_id_without_fetching(tmp_path):
+    result = run_script("reproduce.py", "--models", "smollm2-135m", "someone/some-model", "--seeds", "0",
+                        "--out", tmp_path / "out", "--dry-run", timeout=60)  # fmt: skip
+    assert result.returncode == 0 and result.stdout.count("run: python") == 8, result.stderr
+
+
+def test_a_failed_cell_says_what_failed(tmp_path):
+    result = run_script("reproduce.py", *SMOKE, "--max-new-tokens", "0", "--out", tmp_path / "out", timeout=120)
+    assert_one_line_error(result, "the no_tool run of smollm2-135m seed 0 failed: --max-new-tokens must be at least 1")
