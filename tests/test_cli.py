@@ -19,6 +19,7 @@ BENCH = ["-m", "benchmarks.bench"]
         (["reproduce.py"], "--group-size GROUP_SIZE sampled episodes per question (default: 8)"),
         (BENCH, "--n N episodes for (b) and (c) (default: 256)"),
     ],
+    ids=["simple_eval", "simple_eval_tool", "simple_train", "reproduce", "bench"],
 )
 def test_help_shows_the_defaults(command, flag_help):
     result = run_script(*command, "--help", timeout=120)
@@ -35,6 +36,7 @@ def test_help_shows_the_defaults(command, flag_help):
         ([*BENCH, "--ways", "xyz"], "--ways a subset of 'abc'"),
         (["dataset.py", "--split", "dev", "--n", "1"], "argument --split: invalid choice: 'dev'"),
     ],
+    ids=["simple_eval", "simple_eval_tool", "simple_train", "reproduce", "bench", "dataset"],
 )
 def test_bad_flags_fail_in_one_line(command, message):
     assert_one_line_error(run_script(*command, timeout=120), message)
@@ -54,6 +56,7 @@ def test_out_under_a_file_fails_in_one_line(tmp_path, script):
         ('{"question": "q", "answer": "1"}\n{"question": null, "answer": "1"}\n', "data.jsonl:2: missing or null"),
         ('{"question": "q", "answer": "1"}\n{"question": 7, "answer": "7"}\n', "data.jsonl:2: the question must be"),
     ],
+    ids=["empty", "null-question", "number-question"],
 )
 def test_unusable_dataset_fails_in_one_line(tmp_path, text, message):
     (tmp_path / "data.jsonl").write_text(text)
@@ -67,6 +70,7 @@ def test_unusable_dataset_fails_in_one_line(tmp_path, text, message):
         (b"not a model\n", "is not a GGUF file"),
         (b"GGUF" + bytes(range(256)) * 4, "cannot convert"),  # the magic, then garbage: the converter fails
     ],
+    ids=["text", "garbage-after-magic"],
 )
 def test_bad_gguf_file_fails_in_one_line_and_leaves_nothing_in_the_cache(tmp_path, content, message):
     (tmp_path / "x.gguf").write_bytes(content)

@@ -65,6 +65,7 @@ def test_put_tables_replaces_only_the_marked_block(tmp_path):
         ("pyproject.toml", "is not a .gguf file"),
         ("{text_gguf}", "is not a GGUF file"),
     ],
+    ids=["typo-alias", "folder-without-config", "not-gguf-suffix", "text-gguf"],
 )
 def test_dry_run_checks_every_model(tmp_path, model, message):
     (tmp_path / "x.gguf").write_text("not a model\n")
