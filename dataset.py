@@ -13,7 +13,6 @@ Run:
 
 from __future__ import annotations
 
-import argparse
 import ast
 import hashlib
 import json
@@ -25,8 +24,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import NoReturn
 
+import cli
 from calculator import decimal_text, evaluate, terminates
 
 DEFAULT_TEST_SET = Path(__file__).parent / "data" / "test.jsonl"
@@ -58,16 +57,18 @@ class Problem:
         """Build a problem from a dict that has at least `question` and `answer`.
 
         The answer may be a sentence ("Ava did 237."); it is reduced to its number.
-        Raises ValueError when a required field is missing or the answer holds no number.
+        Raises ValueError when a required field is missing or null, the question is no text or the answer no number.
         """
         if not isinstance(data, dict):
             raise TypeError(f"expected a JSON object, got {type(data).__name__}")
-        missing = [key for key in ("question", "answer") if key not in data]
+        missing = [key for key in ("question", "answer") if data.get(key) is None]
         if missing:
-            raise ValueError(f"missing field(s): {', '.join(missing)}")
+            raise ValueError(f"missing or null field(s): {', '.join(missing)}")
+        if not isinstance(data["question"], str) or not data["question"].strip():
+            raise ValueError("the question must be non-empty text")
         return cls(
             id=str(data.get("id") or default_id),
-            question=str(data["question"]),
+            question=data["question"],
             answer=answer_number(str(data["answer"])),
             expression=str(data.get("expression") or ""),
             family=str(data.get("family") or "unknown"),
@@ -710,7 +711,9 @@ def load_problems(source: str) -> list[Problem]:
     """
     path = Path(source)
     if path.exists():
-        return _load_jsonl(path)
+        if not (problems := _load_jsonl(path)):
+            raise ValueError(f"{path} holds no problems")
+        return problems
     if _looks_like_hub_name(source):
         return _load_hub(source)
     raise ValueError(f"cannot load problems from {source!r}: no such file")
@@ -732,22 +735,15 @@ def _json_line(problem: Problem) -> str:
 # Command line
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """Reports bad flags in one line on stderr, without the long usage text (--help still shows it)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = _OneLineParser(description="Generate synthetic arithmetic word problems as JSONL.")
+    parser = cli.Parser("Generate synthetic arithmetic word problems as JSONL.")
     parser.add_argument("--split", required=True, choices=SPLITS, help="which split to generate")
     parser.add_argument("--n", type=int, required=True, help="number of problems")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--out", help="output JSONL file (default: standard output)")
-    parser.add_argument("--min-digits", type=int, default=2, help="fewest digits per operand (default 2)")
-    parser.add_argument("--max-digits", type=int, default=4, help="most digits per operand (default 4)")
-    parser.add_argument("--max-steps", type=int, default=4, help="most operations per problem (default 4)")
+    parser.add_argument("--min-digits", type=int, default=2, help="fewest digits per operand")
+    parser.add_argument("--max-digits", type=int, default=4, help="most digits per operand")
+    parser.add_argument("--max-steps", type=int, default=4, help="most operations per problem")
     args = parser.parse_args(argv)
     complaint = check_knobs(args.n, args.min_digits, args.max_digits, args.max_steps)
     if complaint:
@@ -755,7 +751,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         problems = generate(args.split, args.n, args.seed, args.min_digits, args.max_digits, args.max_steps)
     except ValueError as exc:
-        parser.exit(1, f"{parser.prog}: error: {exc}\n")
+        parser.exit(1, f"error: {exc}\n")
     if args.out:
         write_jsonl(problems, args.out)
     else:

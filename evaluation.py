@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+import cli
 import runs
 from dataset import DEFAULT_TEST_SET, load_problems
 from engines import EngineError, choose_backend
@@ -26,11 +27,9 @@ NOT_CONFIG = {"out", "show", "batch_size"}
 
 
 def build_parser(doc: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.Parser(doc)
     p.add_argument("--model", default="qwen2.5-coder-0.5b", help="offline alias, GGUF file, folder or hub id")
-    p.add_argument(
-        "--dataset", default=str(DEFAULT_TEST_SET), help="JSONL file or hub dataset (default: frozen test set)"
-    )
+    p.add_argument("--dataset", default=str(DEFAULT_TEST_SET), help="JSONL file or hub dataset")
     p.add_argument("--n", type=int, default=100, help="questions per seed")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="each seed draws its own questions")
     p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
@@ -127,16 +126,25 @@ def table_row(model: str, dataset: str, summary: dict, use_tool: bool) -> str:
     return f"| {model} | {dataset} | {cells} | {'yes' if use_tool else 'no'} |"
 
 
+def printable(text: str) -> str:
+    """`text` with every character a terminal would act on (but tab) escaped: ESC as \\x1b, a newline as \\x0a,
+    U+2028 as \\u2028."""
+    return "".join(
+        c if c.isprintable() or c == "\t" else f"\\x{ord(c):02x}" if ord(c) < 256 else ascii(c)[1:-1] for c in text
+    )
+
+
 def transcript(rec: dict) -> str:
-    lines = [
-        f"--- {rec['id']} (seed {rec['seed']}): {rec['failure']}; reference {rec['reference']}, answer {rec['answer']}"
-    ]
+    """A failed episode for the terminal: every line of a message starts with its label (model text cannot forge a
+    [TOOL] line) and control characters are escaped (nor drive the terminal)."""
+    header = f"{rec['id']} (seed {rec['seed']}): {rec['failure']}; reference {rec['reference']}, answer {rec['answer']}"
+    lines = [f"--- {printable(header)}"]
     for m in rec["messages"][1:]:
-        label = {"user": "QUESTION", "assistant": "MODEL", "tool": "TOOL"}.get(m["role"], m["role"].upper())
-        body = m.get("content") or ""
+        label = {"user": "QUESTION", "assistant": "MODEL", "tool": "TOOL"}.get(m["role"], str(m["role"]).upper())
+        body = str(m.get("content") or "")
         if m.get("tool_calls"):
             body += " " + json.dumps([tc.get("function") for tc in m["tool_calls"]])
-        lines.append(f"[{label}] {body.strip()}")
+        lines += [printable(f"[{label}] {line}") for line in body.strip().split("\n")]
     return "\n".join(lines)
 
 
@@ -154,7 +162,7 @@ def main(args, use_tool: bool, script: str, parser: argparse.ArgumentParser) -> 
     runs.open_run(out, config)
     done = {(r["seed"], r["id"]): r for r in runs.read_jsonl(out / "episodes.jsonl")}
     todo = {s: [p for p in select(problems, args.n, s) if (s, p.id) not in done] for s in args.seeds}
-    t0, new_tokens = time.time(), []
+    t0, new_tokens, generation = time.time(), [], []  # generation: when play started, then when each episode ended
     if any(todo.values()):
         try:
             engine, model, tools_in_prompt = build_engine(args)
@@ -169,6 +177,7 @@ def main(args, use_tool: bool, script: str, parser: argparse.ArgumentParser) -> 
                         rec = {"seed": seed} | ep.record()
                         done[(seed, rec["id"])] = rec
                         new_tokens.append(rec["completion_tokens"])
+                        generation.append(time.time())
                         f.write(runs.json_line(rec))
                         f.flush()
 
@@ -176,6 +185,7 @@ def main(args, use_tool: bool, script: str, parser: argparse.ArgumentParser) -> 
                     await play(engine, todo_seed, sampling, use_tool, args.max_turns, tools_in_prompt, write,
                                desc=f"seed {seed}")  # fmt: skip
 
+            generation.append(time.time())
             try:
                 asyncio.run(play_seeds())
             finally:
@@ -194,9 +204,11 @@ def main(args, use_tool: bool, script: str, parser: argparse.ArgumentParser) -> 
         "dataset": dataset_name,
         "wall_s": round(time.time() - t0, 1),
     } | summarize(records, args.seeds)
-    # Speed of this invocation alone (a resumed run only played what was missing).
+    # Speed of this invocation alone (a resumed run only played what was missing), over the time episodes were
+    # played: wall_s also holds loading (and, the first time, converting) the model.
     summary["new_episodes"] = len(new_tokens)
-    summary["completion_tokens_per_s"] = round(sum(new_tokens) / summary["wall_s"], 2) if new_tokens else None
+    gen_s = summary["generation_s"] = round(generation[-1] - generation[0], 3) if new_tokens else None
+    summary["completion_tokens_per_s"] = round(sum(new_tokens) / max(gen_s, 1e-3), 2) if new_tokens else None
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(table_row(summary["model"], dataset_name, summary, use_tool))
     fails = ", ".join(f"{k} {v}" for k, v in summary["failures"].items() if v)

@@ -10,7 +10,6 @@ exists is skipped, so a killed run continues where it stopped. --dry-run prints 
 OUT/tables.md and OUT/training_curves.png from what is there.
 """
 
-import argparse
 import json
 import math
 import statistics
@@ -18,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cli
 import runs
 from engines import models
 
@@ -63,6 +63,11 @@ def cells(args, model: str, seed: int) -> list[tuple[str, Path, list[str]]]:
 
 
 def run_cells(args) -> None:
+    for model in args.models:  # a typo fails here, not hours later in its first cell
+        try:
+            models.check_model(model)
+        except models.ModelError as e:
+            raise SystemExit(f"error: {e}") from None
     for model in args.models:
         for seed in args.seeds:
             for i in range(4):  # the plan is made again before each cell: the last one needs training's adapter
@@ -73,11 +78,29 @@ def run_cells(args) -> None:
                 print("run:", " ".join(["python", *command]), flush=True)
                 if args.dry_run:
                     continue
-                if subprocess.run([sys.executable, *command], cwd=ROOT).returncode != 0:
-                    raise SystemExit(f"error: the {name} run of {model} seed {seed} failed; rerun to continue")
+                if (failure := run_cell(command)) is not None:
+                    raise SystemExit(f"error: the {name} run of {model} seed {seed} failed: {failure}")
                 if not (folder / "summary.json").exists():  # training stopped at --max-minutes
                     print(f"the {name} run of {model} seed {seed} stopped early; rerun the same command to continue")
                     raise SystemExit(3)
+
+
+def run_cell(command: list[str]) -> str | None:
+    """Run one cell's script, its output passed through; None when it succeeds, else what failed: its own last
+    stderr line `error: ...` (held back, not printed twice) or its exit status."""
+    proc = subprocess.Popen([sys.executable, *command], cwd=ROOT, stderr=subprocess.PIPE)
+    held = b""  # the last line seen so far (or a progress bar's last state), until more output follows it
+    while chunk := proc.stderr.read1(1 << 16):
+        held += chunk
+        cut = max(held.rfind(b"\n", 0, -1), held.rfind(b"\r", 0, -1)) + 1
+        sys.stderr.buffer.write(held[:cut])
+        sys.stderr.flush()
+        held = held[cut:]
+    if proc.wait() != 0 and held.startswith(b"error: "):
+        return held.decode(errors="replace").strip().removeprefix("error: ")
+    sys.stderr.buffer.write(held)
+    sys.stderr.flush()
+    return None if proc.returncode == 0 else f"exit status {proc.returncode} (its output is above)"
 
 
 def interval(values: list[float]) -> str:
@@ -149,19 +172,19 @@ def curve_figure(args):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.Parser(__doc__)
     p.add_argument("--models", nargs="+", default=["qwen2.5-coder-0.5b"], help="aliases, GGUF files or folders")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training and eval seeds")
     p.add_argument("--n", type=int, default=100, help="held-out questions per seed and eval")
     p.add_argument("--steps", type=int, default=30, help="GRPO steps per seed")
-    p.add_argument("--questions-per-step", type=int, default=16)
-    p.add_argument("--group-size", type=int, default=8)
-    p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--eval-every", type=int, default=10)
-    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--questions-per-step", type=int, default=16, help="train-split questions per GRPO step")
+    p.add_argument("--group-size", type=int, default=8, help="sampled episodes per question")
+    p.add_argument("--lr", type=float, default=1e-4, help="learning rate of the LoRA adapter")
+    p.add_argument("--eval-every", type=int, default=10, help="test-set eval every K training steps")
+    p.add_argument("--max-new-tokens", type=int, default=256, help="per assistant turn")
     p.add_argument("--batch-size", type=int, default=256, help="turns generated at once")
     p.add_argument("--micro-batch", type=int, default=16, help="sequences per forward/backward pass in training")
-    p.add_argument("--backend", choices=["auto", "local", "art"], default="auto")
+    p.add_argument("--backend", choices=["auto", "local", "art"], default="auto", help="of training (evals: local)")
     p.add_argument("--max-minutes", type=float, help="stop each training run after this many minutes (resumable)")
     p.add_argument("--out", default="runs/reproduce", help="where the runs, tables.md and training_curves.png go")
     p.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")

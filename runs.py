@@ -11,7 +11,9 @@ killed training run resumable.
     OUT/checkpoints/step-NNNN/   training, local backend: adapter, optimizer moments, RNG states, data position
 """
 
+import errno
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -38,17 +40,19 @@ def config_of(args, script: str, not_config: set[str]) -> dict:
 
 def open_run(out: Path, config: dict) -> None:
     """Create OUT, or check that the run it holds has this configuration (else one line and exit)."""
-    out.mkdir(parents=True, exist_ok=True)
     cfg_file = out / "config.json"
-    if cfg_file.exists():
-        old = json.loads(cfg_file.read_text())
-        if old != config:
-            diff = sorted(k for k in old.keys() | config.keys() if old.get(k) != config.get(k))
-            raise SystemExit(
-                f"error: {out} holds a run with another configuration ({', '.join(diff)}); use a new --out"
-            )
-    else:
-        cfg_file.write_text(json.dumps(config, indent=2) + "\n")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if not os.access(out, os.W_OK):
+            raise PermissionError(errno.EACCES, "Permission denied")
+        old = json.loads(cfg_file.read_text()) if cfg_file.exists() else None
+        if old is None:
+            cfg_file.write_text(json.dumps(config, indent=2) + "\n")
+    except (OSError, ValueError) as e:  # a path under a file, no permission, a broken config.json
+        raise SystemExit(f"error: cannot use {out} as the run folder: {getattr(e, 'strerror', None) or e}") from None
+    if old is not None and old != config:
+        diff = sorted(k for k in old.keys() | config.keys() if old.get(k) != config.get(k))
+        raise SystemExit(f"error: {out} holds a run with another configuration ({', '.join(diff)}); use a new --out")
 
 
 def read_jsonl(path: Path) -> list[dict]:

@@ -15,6 +15,7 @@ import json
 import time
 from pathlib import Path
 
+import cli
 import evaluation
 import grpo
 import rewards
@@ -29,7 +30,7 @@ NOT_CONFIG = {"out", "batch_size", "micro_batch", "max_minutes", "steps", "repor
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.Parser(__doc__)
     add = p.add_argument
     add("--model", default="qwen2.5-coder-0.5b", help="offline alias, folder or hub id (art: e.g. a bnb-4bit one)")
     add("--backend", choices=["auto", "local", "art"], default="auto", help="auto: art where it can run, else local")

@@ -13,7 +13,6 @@ that holds no rows, with the shapes and graphs of the warm-up allocated.
 With --trace, (c) records every batch it decodes (rows, prompt tokens, decode steps, seconds) to see where time goes.
 """
 
-import argparse
 import asyncio
 import json
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+import cli
 import grpo
 import rewards
 from dataset import DEFAULT_TEST_SET, load_problems
@@ -103,13 +103,18 @@ def main(args) -> list[dict]:
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     started = time.perf_counter()
-    resolved = models.resolve_model(args.model)
+    try:
+        problems = load_problems(args.dataset)[: args.n]
+        if args.out:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        resolved = models.resolve_model(args.model)
+    except (models.ModelError, ValueError, OSError) as e:
+        raise SystemExit(f"error: {e}") from None
     tokenizer = models.load_tokenizer(resolved)
     model = models.load_model(resolved, device)
     lora = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"])
     model = get_peft_model(model, lora)  # B starts at 0: same outputs as the base model until the update
     print(f"model loaded on {device} in {time.perf_counter() - started:.1f} s", flush=True)
-    problems = load_problems(args.dataset)[: args.n]
     tools_in_prompt = template_ignores_tools(tokenizer)
 
     def engine(batch_size, method):
@@ -181,7 +186,6 @@ def main(args) -> list[dict]:
             if ("c", t) in by and (other, t) in by:
                 print(f"T={t}: tok/s ratio c/{other} = {by['c', t] / by[other, t]:.1f}x")
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps({"config": vars(args), "device": device_name(), "rows": rows}, indent=2))
     return rows
 
@@ -193,16 +197,16 @@ def device_name() -> str:
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.Parser(__doc__)
     p.add_argument("--model", default="qwen2.5-coder-0.5b", help="offline alias, GGUF file or folder")
     p.add_argument("--dataset", default=str(DEFAULT_TEST_SET), help="questions (the first --n are used)")
     p.add_argument("--n", type=int, default=256, help="episodes for (b) and (c)")
     p.add_argument("--n-a", type=int, default=16, help="episodes for (a), which is slow")
     p.add_argument("--batch-b", type=int, default=64, help="padded batch size of (b)")
     p.add_argument("--ways", default="abc", help="which ways to run, e.g. 'bc'")
-    p.add_argument("--temperatures", type=float, nargs="+", default=[0.0, 1.0])
+    p.add_argument("--temperatures", type=float, nargs="+", default=[0.0, 1.0], help="each way runs at each one")
     p.add_argument("--max-new-tokens", type=int, default=256, help="per assistant turn")
-    p.add_argument("--max-turns", type=int, default=5)
+    p.add_argument("--max-turns", type=int, default=5, help="tool rounds before an episode is cut")
     p.add_argument("--lr", type=float, default=1e-4, help="learning rate of the demonstration GRPO update")
     p.add_argument("--out", help="write the rows as JSON here")
     p.add_argument("--trace", action="store_true", help="print every batch the static decoder ran (warm-up too)")

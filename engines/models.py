@@ -81,11 +81,24 @@ def _convert_gguf(gguf_parts: list[Path], sha256: str, dest: Path) -> None:
     """Dequantize a GGUF (possibly split in parts) into a safetensors folder at `dest`."""
     if importlib.util.find_spec("gguf") is None:
         raise ModelError("loading a GGUF file needs the `gguf` package: pip install gguf")
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     tmp = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    try:
+        tmp.mkdir(parents=True)
+        _write_folder(gguf_parts, sha256, tmp)
+        shutil.rmtree(dest, ignore_errors=True)
+        tmp.rename(dest)
+    except ModelError:
+        raise
+    except Exception as e:  # e.g. a file that only starts like a GGUF file: one line, not the loader's traceback
+        raise ModelError(f"cannot convert {gguf_parts[0]}: {type(e).__name__}: {first_line(e)}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # what a failed conversion left (gone after the rename)
+
+
+def _write_folder(gguf_parts: list[Path], sha256: str, tmp: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     if len(gguf_parts) == 1:
         gguf = gguf_parts[0]
     else:
@@ -108,8 +121,10 @@ def _convert_gguf(gguf_parts: list[Path], sha256: str, dest: Path) -> None:
     (tmp / "source.json").write_text(json.dumps({"source": str(gguf_parts[0]), "sha256": sha256}) + "\n")
     if len(gguf_parts) > 1:
         gguf.unlink()
-    shutil.rmtree(dest, ignore_errors=True)
-    tmp.rename(dest)
+
+
+def first_line(e: Exception) -> str:
+    return (str(e).strip().splitlines() or [""])[0][:200]
 
 
 def _cached_conversion(key: str, parts: list[Path], sha256: str) -> Path:
@@ -139,22 +154,44 @@ def model_name(spec: str) -> str:
     return spec.split("/")[-1] if spec not in ALIASES and not p.exists() else p.name
 
 
+def check_model(spec: str) -> None:
+    """Raise ModelError unless `--model` names what `resolve_model` loads: an installed alias, a GGUF file, a folder
+    with config.json or a hub id (not looked up). Converts and downloads nothing."""
+    if spec in ALIASES:
+        _alias_parts(spec)
+        return
+    p = Path(spec).expanduser()
+    if p.is_file():
+        if p.suffix != ".gguf":
+            raise ModelError(f"model file {spec!r} is not a .gguf file; pass a GGUF file, a folder or an alias")
+        try:
+            with open(p, "rb") as f:
+                magic = f.read(4)
+        except OSError as e:
+            raise ModelError(f"cannot read model file {spec!r}: {e.strerror}") from None
+        if magic != b"GGUF":
+            raise ModelError(f"model file {spec!r} is not a GGUF file (it does not start with GGUF)")
+    elif p.is_dir():
+        if not (p / "config.json").exists():
+            raise ModelError(f"model folder {spec!r} has no config.json")
+    elif spec.count("/") != 1 or spec.startswith((".", "/")):
+        known = ", ".join(ALIASES)
+        raise ModelError(f"unknown model {spec!r}: not an alias ({known}), a GGUF file, a folder or a hub id")
+
+
 def resolve_model(spec: str) -> ResolvedModel:
     """Turn `--model` into a loadable folder, converting GGUF weights on first use. Raises ModelError."""
+    check_model(spec)
     if spec in ALIASES:
         path = _cached_conversion(spec, _alias_parts(spec), ALIASES[spec].sha256)
         return ResolvedModel(spec, str(path), ALIASES[spec].sha256)
     p = Path(spec).expanduser()
     if p.is_file():
-        if p.suffix != ".gguf":
-            raise ModelError(f"model file {spec!r} is not a .gguf file; pass a GGUF file, a folder or an alias")
         sha = _gguf_sha256(p.resolve())
         alias = alias_of(sha)  # the very file an alias assembles (e.g. carried to another machine): same name
         path = _cached_conversion(alias or f"{p.stem}-{sha[:12]}", [p], sha)
         return ResolvedModel(alias or p.stem, str(path), sha)
     if p.is_dir():
-        if not (p / "config.json").exists():
-            raise ModelError(f"model folder {spec!r} has no config.json")
         source = p / "source.json"
         sha = json.loads(source.read_text())["sha256"] if source.exists() else None
         sha = sha or sha256_files(sorted(p.glob("*.safetensors"))) or None
@@ -167,9 +204,6 @@ def resolve_model(spec: str) -> ResolvedModel:
 
 
 def _resolve_hub(spec: str) -> ResolvedModel:
-    if spec.count("/") != 1 or spec.startswith((".", "/")):
-        known = ", ".join(ALIASES)
-        raise ModelError(f"unknown model {spec!r}: not an alias ({known}), a GGUF file, a folder or a hub id")
     if "bnb-4bit" in spec.lower():
         _require_cuda_for_4bit(spec)
     from huggingface_hub import snapshot_download

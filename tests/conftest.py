@@ -20,11 +20,11 @@ def run_script(*args, timeout=900, env=None) -> subprocess.CompletedProcess:
     )
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess, script: str, message: str) -> None:
-    """A CLI that fails fast: non-zero exit, and its last stderr line is the error, naming the problem."""
+def assert_one_line_error(result: subprocess.CompletedProcess, message: str) -> None:
+    """A CLI that fails fast: non-zero exit, and all of stderr is one line, `error: ...`, naming the problem."""
     assert result.returncode != 0
-    last = result.stderr.strip().splitlines()[-1]
-    assert message in last and last.startswith(("error:", f"{script}: error:")), result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
 
 
 @pytest.fixture(scope="session")

@@ -41,7 +41,7 @@ def test_smollm2_eval_writes_results_and_resumes(smollm2, tmp_path, script, tool
     changed = run_script(
         script, "--model", "smollm2-135m", "--seeds", "0", "1", *SMALL, "--out", out, "--max-turns", "2"
     )
-    assert changed.returncode != 0 and "another configuration (max_turns)" in changed.stderr.strip().splitlines()[-1]
+    assert_one_line_error(changed, "another configuration (max_turns)")
 
 
 @pytest.mark.parametrize("script, tool", [("simple_eval.py", False), ("simple_eval_tool.py", True)])
@@ -70,14 +70,14 @@ def test_qwen_eval_end_to_end(qwen, tmp_path, script, tool):
 )
 def test_bad_input_fails_fast_with_one_line(tmp_path, args, message):
     result = run_script("simple_eval_tool.py", *args, "--out", tmp_path / "run", timeout=120)
-    assert_one_line_error(result, "simple_eval_tool.py", message)
+    assert_one_line_error(result, message)
 
 
 def test_bad_dataset_line_names_file_and_line(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"question": "q", "answer": "1"}\nnot json\n')
     result = run_script("simple_eval.py", "--dataset", bad, "--out", tmp_path / "run", timeout=120)
-    assert result.returncode != 0 and "bad.jsonl" in result.stderr and "2" in result.stderr.strip().splitlines()[-1]
+    assert_one_line_error(result, "bad.jsonl:2: invalid JSON")
 
 
 def test_help_lists_the_flags():
@@ -100,3 +100,37 @@ def test_help_lists_the_flags():
             "--show",
         ):
             assert flag in result.stdout
+
+
+def test_show_escapes_control_characters_and_cannot_be_forged(tmp_path):
+    """A finished run only summarizes and prints: a crafted record must neither drive the terminal (ESC, BEL) nor
+    put a line of its own that starts like the tool's."""
+    data = tmp_path / "one.jsonl"
+    data.write_text('{"id": "q1", "question": "What is 6*7?", "answer": "42"}\n')
+    model_text = "Let me see.\x1b]0;pwned\x07\n[TOOL] 42\n\x1b[2J\x1b[Hdone\r[TOOL] 7"
+    messages = [{"role": "system", "content": "sys"}, {"role": "user", "content": "What is 6*7?"},
+                {"role": "assistant", "content": model_text}, {"role": "tool", "content": "6"}]  # fmt: skip
+    record = {"seed": 0, "id": "q1", "question": "What is 6*7?", "reference": "42", "answer": "41", "correct": False,
+              "failure": "wrong", "family": "unknown", "steps": 0, "tool": True, "tool_calls": 1,
+              "malformed_calls": 0, "prompt_tokens": 10, "completion_tokens": 5, "messages": messages}  # fmt: skip
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "episodes.jsonl").write_text(json.dumps(record) + "\n")
+    result = run_script("simple_eval_tool.py", "--dataset", data, "--n", "1", "--seeds", "0", "--out", out,
+                        "--show", "1", timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert not {"\x1b", "\x07", "\r"} & set(result.stdout), repr(result.stdout)
+    lines = result.stdout.split("\n")
+    assert [line for line in lines if line.startswith("[TOOL]")] == ["[TOOL] 6"]
+    assert "[MODEL] Let me see.\\x1b]0;pwned\\x07" in lines and "[MODEL] [TOOL] 42" in lines
+    assert "[MODEL] \\x1b[2J\\x1b[Hdone\\x0d[TOOL] 7" in lines
+
+
+def test_tokens_per_s_is_over_generation_time_only(smollm2, tmp_path):
+    """wall_s holds loading the model too; the speed is over the time the episodes were played."""
+    out = tmp_path / "run"
+    result = run_script("simple_eval.py", "--model", "smollm2-135m", "--seeds", "0", *SMALL, "--out", out)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert 0 < summary["generation_s"] < summary["wall_s"]
+    assert summary["completion_tokens_per_s"] == round(summary["completion_tokens"] / summary["generation_s"], 2)

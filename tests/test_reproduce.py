@@ -3,7 +3,7 @@
 import subprocess
 
 import pytest
-from conftest import ROOT, run_script
+from conftest import ROOT, assert_one_line_error, run_script
 
 import reproduce
 
@@ -36,7 +36,7 @@ def test_interval_across_seeds():
 @pytest.mark.parametrize("flag", ["--n", "--steps"])
 def test_bad_values_fail_fast(flag):
     result = run_script("reproduce.py", flag, "0", timeout=60)
-    assert result.returncode != 0 and "must be at least 1" in result.stderr.strip().splitlines()[-1]
+    assert_one_line_error(result, "must be at least 1")
 
 
 def test_readme_tables_are_generated_from_the_committed_results():
@@ -63,3 +63,33 @@ def test_default_out_is_an_ignored_folder_not_the_tracked_results():
     out = reproduce.parse_args([]).out
     ignored = subprocess.run(["git", "check-ignore", "-q", f"{out}/seed-0/summary.json"], cwd=ROOT)
     assert ignored.returncode == 0, f"{out} would write into tracked files"
+
+
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        ("smollm2-13m", "unknown model 'smollm2-13m'"),
+        ("tests", "model folder 'tests' has no config.json"),
+        ("pyproject.toml", "is not a .gguf file"),
+        ("{text_gguf}", "is not a GGUF file"),
+    ],
+    ids=["typo-alias", "folder-without-config", "not-gguf-suffix", "text-gguf"],
+)
+def test_dry_run_checks_every_model(tmp_path, model, message):
+    (tmp_path / "x.gguf").write_text("not a model\n")
+    model = model.format(text_gguf=tmp_path / "x.gguf")
+    result = run_script("reproduce.py", "--models", "smollm2-135m", model, "--out", tmp_path / "out", "--dry-run",
+                        timeout=60)  # fmt: skip
+    assert_one_line_error(result, message)
+    assert result.stdout == ""  # nothing planned before the check
+
+
+def test_dry_run_accepts_an_alias_and_a_hub_id_without_fetching(tmp_path):
+    result = run_script("reproduce.py", "--models", "smollm2-135m", "someone/some-model", "--seeds", "0",
+                        "--out", tmp_path / "out", "--dry-run", timeout=60)  # fmt: skip
+    assert result.returncode == 0 and result.stdout.count("run: python") == 8, result.stderr
+
+
+def test_a_failed_cell_says_what_failed(tmp_path):
+    result = run_script("reproduce.py", *SMOKE, "--max-new-tokens", "0", "--out", tmp_path / "out", timeout=120)
+    assert_one_line_error(result, "the no_tool run of smollm2-135m seed 0 failed: --max-new-tokens must be at least 1")
