@@ -12,6 +12,7 @@ killed training run resumable.
 """
 
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -55,12 +56,19 @@ def read_jsonl(path: Path) -> list[dict]:
     """The records of a JSONL file; a line cut by a kill is skipped. Lines end at "\\n" only: model text may hold
     other line separators (U+2028, U+0085), which `str.splitlines` would split on."""
     records = []
-    for line in path.read_text().split("\n") if path.exists() else []:
+    for line in path.read_bytes().split(b"\n") if path.exists() else []:
         try:
             records.append(json.loads(line))
-        except json.JSONDecodeError:
+        except ValueError:  # not JSON, or UTF-8 cut inside a character
             continue
     return records
+
+
+def repair_jsonl(path: Path) -> None:
+    """Drop a last line cut by a kill (it has no "\\n"), so that the next record appended starts a line of its own."""
+    data = path.read_bytes() if path.exists() else b""
+    if data and not data.endswith(b"\n"):
+        os.truncate(path, data.rfind(b"\n") + 1)
 
 
 def json_line(record: dict) -> str:
@@ -69,7 +77,7 @@ def json_line(record: dict) -> str:
 
 def write_jsonl(path: Path, records: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json_line(r) for r in records))
+    path.write_text("".join(json_line(r) for r in records), encoding="utf-8")
 
 
 def seed_dir(root, model: str, seed: int) -> Path:
