@@ -160,6 +160,7 @@ def main(args, use_tool: bool, script: str, parser: argparse.ArgumentParser) -> 
     out = Path(args.out or f"runs/{script}-{model_name(args.model)}")
     config = runs.config_of(args, script, NOT_CONFIG)
     runs.open_run(out, config)
+    runs.repair_jsonl(out / "episodes.jsonl")  # a line cut by a kill: that episode is played again
     done = {(r["seed"], r["id"]): r for r in runs.read_jsonl(out / "episodes.jsonl")}
     todo = {s: [p for p in select(problems, args.n, s) if (s, p.id) not in done] for s in args.seeds}
     t0, new_tokens, generation = time.time(), [], []  # generation: when play started, then when each episode ended
@@ -168,7 +169,7 @@ def main(args, use_tool: bool, script: str, parser: argparse.ArgumentParser) -> 
             engine, model, tools_in_prompt = build_engine(args)
         except (ModelError, EngineError) as e:
             parser.exit(1, f"error: {e}\n")
-        with open(out / "episodes.jsonl", "a") as f:
+        with open(out / "episodes.jsonl", "a", encoding="utf-8") as f:
 
             async def play_seeds():  # seed s draws its questions and seeds the sampling
                 for seed, todo_seed in todo.items():

@@ -8,18 +8,28 @@ killed training run resumable.
     OUT/curve.png                training: reward, train and test accuracy by step
     OUT/rollouts/step-NNNN.jsonl training: the episodes of a step, with the sampled token ids
     OUT/eval/step-NNNN.jsonl     training: the periodic eval's episodes
-    OUT/checkpoints/step-NNNN/   training, local backend: adapter, optimizer moments, RNG states, data position
+    OUT/checkpoints/step-NNNN/   training, local backend: adapter, optimizer moments, RNG states, data position,
+                                 and manifest.json (each file's size and sha256, checked before resuming from it)
 """
 
 import errno
+import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
-KEEP_CHECKPOINTS = 2
+KEEP_CHECKPOINTS = 2  # good ones: a damaged checkpoint never counts, so the last good one is never removed
+MANIFEST = "manifest.json"
+REQUIRED = ("adapter_model.safetensors", "optimizer.pt", "rng.pt", "state.json")  # in every manifest
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be saved, or a run with no good checkpoint left to resume from."""
 
 
 def git_commit() -> str | None:
@@ -59,12 +69,19 @@ def read_jsonl(path: Path) -> list[dict]:
     """The records of a JSONL file; a line cut by a kill is skipped. Lines end at "\\n" only: model text may hold
     other line separators (U+2028, U+0085), which `str.splitlines` would split on."""
     records = []
-    for line in path.read_text().split("\n") if path.exists() else []:
+    for line in path.read_bytes().split(b"\n") if path.exists() else []:
         try:
             records.append(json.loads(line))
-        except json.JSONDecodeError:
+        except ValueError:  # not JSON, or UTF-8 cut inside a character
             continue
     return records
+
+
+def repair_jsonl(path: Path) -> None:
+    """Drop a last line cut by a kill (it has no "\\n"), so that the next record appended starts a line of its own."""
+    data = path.read_bytes() if path.exists() else b""
+    if data and not data.endswith(b"\n"):
+        os.truncate(path, data.rfind(b"\n") + 1)
 
 
 def json_line(record: dict) -> str:
@@ -73,7 +90,7 @@ def json_line(record: dict) -> str:
 
 def write_jsonl(path: Path, records: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json_line(r) for r in records))
+    path.write_text("".join(json_line(r) for r in records), encoding="utf-8")
 
 
 def seed_dir(root, model: str, seed: int) -> Path:
@@ -142,15 +159,67 @@ def curve_figure(rows: list[dict], title: str):
     return fig
 
 
+def _checkpoints(out: Path) -> list[Path]:
+    """OUT's checkpoint folders, `step-NNNN.tmp` ones (saves cut by a kill) included, oldest first."""
+    folders = [
+        p for p in (out / "checkpoints").glob("step-*") if p.is_dir() and re.fullmatch(r"step-\d+(\.tmp)?", p.name)
+    ]
+    return sorted(folders, key=lambda p: (int(p.name[5:].removesuffix(".tmp")), p.suffix))
+
+
+def _manifest(folder: Path) -> dict:
+    return {p.name: {"size": p.stat().st_size, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
+            for p in sorted(folder.iterdir()) if p.is_file() and p.name != MANIFEST}  # fmt: skip
+
+
+def write_manifest(folder: Path) -> None:
+    (folder / MANIFEST).write_text(json.dumps(_manifest(folder), indent=1) + "\n")
+
+
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why `folder` is no good checkpoint (None: it is one)."""
+    if folder.suffix == ".tmp":
+        return "an unfinished save"
+    try:
+        listed = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return f"no readable {MANIFEST}"
+    found = _manifest(folder)
+    if changed := [name for name in sorted(listed.keys() | set(REQUIRED)) if found.get(name) != listed.get(name)]:
+        return f"{changed[0]} is {'changed' if changed[0] in found else 'missing'}"
+    import torch
+    from safetensors.torch import load_file
+
+    if not all(torch.isfinite(t).all() for t in load_file(folder / "adapter_model.safetensors").values()):
+        return "NaN or inf in the adapter"
+    return None
+
+
 def latest_checkpoint(out: Path) -> Path | None:
-    done = sorted(p for p in (out / "checkpoints").glob("step-*") if (p / "state.json").exists())
-    return done[-1] if done else None
+    """The newest good checkpoint, None when none was saved. Passes over damaged ones (and unfinished saves) with
+    one warning line on stderr; CheckpointError when none is good (the run stops rather than start over)."""
+    skipped, found = [], None
+    for folder in reversed(_checkpoints(out)):
+        if not (problem := checkpoint_problem(folder)):
+            found = folder
+            break
+        skipped.append((folder, problem))
+    listing = "; ".join(f"{f.name} ({problem})" for f, problem in skipped)
+    if found is None and any(f.suffix != ".tmp" for f, _ in skipped):
+        raise CheckpointError(f"no good checkpoint in {out / 'checkpoints'}: {listing}; move it away to start over")
+    if skipped:
+        then = f"resuming from {found.name}" if found else "starting at step 1"
+        print(f"warning: skipped {listing}; {then}", file=sys.stderr, flush=True)
+    return found
 
 
 def save_checkpoint(out: Path, step: int, model, optimizer, data_pos: int) -> Path:
-    """Adapter, optimizer moments (one file per moment, so each file stays small), RNG states, data position."""
+    """Adapter, optimizer moments (one file per moment, so each file stays small), RNG states, data position and the
+    manifest, written to `step-NNNN.tmp` and renamed. Refuses an adapter with NaN or inf (CheckpointError)."""
     import torch
 
+    if not all(torch.isfinite(p).all() for p in model.parameters() if p.requires_grad):
+        raise CheckpointError(f"step {step} left NaN or inf in the adapter; not saved (a lower --lr may help)")
     final = out / "checkpoints" / f"step-{step:04d}"
     tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -166,10 +235,15 @@ def save_checkpoint(out: Path, step: int, model, optimizer, data_pos: int) -> Pa
         rng["cuda"] = torch.cuda.get_rng_state_all()
     torch.save(rng, tmp / "rng.pt")
     (tmp / "state.json").write_text(json.dumps({"step": step, "data_pos": data_pos}) + "\n")
+    write_manifest(tmp)
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
-    for old in sorted((out / "checkpoints").glob("step-*"))[:-KEEP_CHECKPOINTS]:
-        shutil.rmtree(old)
+    # Rotation: keep the newest KEEP_CHECKPOINTS good checkpoints (and anything newer); drop older ones and leftovers.
+    folders = _checkpoints(out)
+    good = [p for p in folders if checkpoint_problem(p) is None][-KEEP_CHECKPOINTS:]
+    for old in folders:
+        if old.suffix == ".tmp" or (good and folders.index(old) < folders.index(good[0])):
+            shutil.rmtree(old)
     return final
 
 

@@ -4,9 +4,10 @@
 
 Each step plays --group-size episodes of --questions-per-step train-split questions with the shared episode loop,
 scores them, and updates a LoRA adapter: locally (engines/lora.py) or through ART (engines/art.py). Writes
-OUT/metrics.jsonl, OUT/curve.png, OUT/rollouts/, OUT/eval/, OUT/checkpoints/step-NNNN/ (the latest 2; evaluate one
-with `simple_eval_tool.py --adapter DIR`) and OUT/summary.json. Rerunning the same command resumes from the last
-checkpoint; a changed configuration is refused.
+OUT/metrics.jsonl, OUT/curve.png, OUT/rollouts/, OUT/eval/, OUT/checkpoints/step-NNNN/ (the latest 2 good ones;
+evaluate one with `simple_eval_tool.py --adapter DIR`) and OUT/summary.json. Rerunning the same command resumes from
+the last good checkpoint (a damaged one is passed over with a warning; none good: the run stops); a changed
+configuration is refused.
 """
 
 import argparse
@@ -165,7 +166,7 @@ def main(argv=None) -> dict | None:
         backend = choose_backend(args.backend)
         runs.open_run(out, config)
         result = asyncio.run(start_and_train(backend, args, out, weights))
-    except (ModelError, EngineError) as e:
+    except (ModelError, EngineError, runs.CheckpointError) as e:
         parser.exit(1, f"error: {e}\n")
     if result is None:
         return None

@@ -134,3 +134,53 @@ def test_tokens_per_s_is_over_generation_time_only(smollm2, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert 0 < summary["generation_s"] < summary["wall_s"]
     assert summary["completion_tokens_per_s"] == round(summary["completion_tokens"] / summary["generation_s"], 2)
+
+
+EVAL3 = ["simple_eval_tool.py", "--model", "smollm2-135m", "--n", "3", "--seeds", "0", "--max-new-tokens", "8"]
+
+
+def eval3(out) -> dict:
+    result = run_script(*EVAL3, "--out", out)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads((out / "summary.json").read_text())
+
+
+def whole_lines(path) -> list[dict]:
+    """Every line of a JSONL file, each a whole record (lines end at "\\n" only)."""
+    text = path.read_text(encoding="utf-8")
+    assert text.endswith("\n"), text[-200:]
+    return [json.loads(line) for line in text[:-1].split("\n")]
+
+
+def write_records(path, records) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+
+
+@pytest.mark.parametrize("cut", ["in half", "inside a character"])
+def test_a_resumed_eval_drops_a_cut_last_line_before_appending(smollm2, tmp_path, cut):
+    out, path = tmp_path / "run", tmp_path / "run" / "episodes.jsonl"
+    eval3(out)
+    records = whole_lines(path)
+    if cut == "inside a character":  # model text is written as UTF-8 (ensure_ascii=False): a kill can split a char
+        records[-1]["messages"][-1]["content"] += " 5 → 6"
+        write_records(path, records)
+    data = path.read_bytes()
+    start = data.rstrip(b"\n").rfind(b"\n") + 1  # the last line
+    at = data.rindex("→".encode()) + 1 if cut == "inside a character" else (start + len(data)) // 2
+    path.write_bytes(data[:at])
+    summary = eval3(out)
+    again = whole_lines(path)
+    assert summary["new_episodes"] == 1 and summary["n_episodes"] == 3
+    assert sorted(r["id"] for r in again) == sorted(r["id"] for r in records)
+    assert again[:2] == records[:2]
+
+
+def test_a_line_separator_in_model_text_does_not_replay_the_episode(smollm2, tmp_path):
+    out, path = tmp_path / "run", tmp_path / "run" / "episodes.jsonl"
+    eval3(out)
+    records = whole_lines(path)
+    records[1]["messages"][-1]["content"] += " a\u2028b\u2029c\x85d"  # str.splitlines splits on each
+    write_records(path, records)
+    summary = eval3(out)
+    assert summary["new_episodes"] == 0 and summary["n_episodes"] == 3
+    assert whole_lines(path) == records  # nothing played again, nothing appended
