@@ -27,12 +27,15 @@ SYSTEM_PROMPT = (
 )
 MAX_CALLS_PER_TURN = 8  # tool calls run per assistant turn; later ones are answered with an error, not run
 TOO_MANY_CALLS = f"Error: too many tool calls in one turn (limit {MAX_CALLS_PER_TURN}); this call was not run"
+# One operation per call, each result used in the next: the old prompt (one example call, "when you have the final
+# result") let one call with the whole expression pass for the whole job, and its parentheses were the failures.
 SYSTEM_PROMPT_TOOL = (
-    "You solve arithmetic word problems with the calculator tool. Do not compute in your head: for every "
-    'arithmetic step, call the tool like this:\n<tool_call>\n{"name": "calculator", "arguments": {"expression": '
-    '"12*34"}}\n</tool_call>\nand wait for its result. When you have the final result, reply with only that '
-    f"number inside answer tags, for example <answer>42</answer>. At most {MAX_CALLS_PER_TURN} tool calls per "
-    "turn are run."
+    "You solve arithmetic word problems with the calculator tool. Do not compute in your head. Do one operation "
+    'per call, like this:\n<tool_call>\n{"name": "calculator", "arguments": {"expression": "12*34"}}\n</tool_call>\n'
+    'then wait for its result and use that result in your next call. For example, for "Ava buys 5 boxes of 12 pens '
+    'and gives away 7 pens. How many pens does she keep?", first call {"expression": "5*12"} and get 60, then call '
+    '{"expression": "60-7"} and get 53. When the last step is done, reply with only the final number inside answer '
+    f"tags, for example <answer>53</answer>. At most {MAX_CALLS_PER_TURN} tool calls per turn are run."
 )
 # For chat templates that ignore `tools=` (SmolLM2's): the same description Qwen2.5's template renders.
 HERMES_TOOL_PROMPT = (

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import random
+import re
 from pathlib import Path
 
 import episode
@@ -247,3 +248,12 @@ def test_histogram_and_by_steps():
         "counted tool calls per episode {0: 1, 1: 2, 2: 0, 3: 1}; mean dependent calls on 3+ step problems: 1.50 "
         "over 2 episodes"
     )
+
+
+def test_tool_prompt_asks_for_one_operation_per_call_with_a_dependent_example():
+    prompt = system_prompt(True, False)
+    assert "one operation per call" in prompt and "use that result in your next call" in prompt
+    example = re.findall(r'\{"expression": "([^"]+)"\}', prompt)[1:]  # after the markup's own "12*34"
+    assert example == ["5*12", "60-7"]  # the worked example: the second call uses the first one's result
+    rec = chained(*[call(e) for e in example], "<answer>53</answer>")
+    assert [c["result"] for c in rec["calls"]] == ["60", "53"] and rec["dependent_calls"] == 2
