@@ -154,6 +154,7 @@ def chain(calls: list[ToolCall], answer: str | None) -> list[dict]:
     whether it is dependent (counted, no error, and its result's value is a number of a later call's expression or
     of the final answer; a negative result also matches its absolute value, as in "10 - 5")."""
     expressions = [expression_of(c.arguments) for c in calls]
+    numbers = [{abs(v) for v in number_tokens(text or "")} for text in [*expressions, answer]]  # the answer last
     out, seen = [], set()
     for i, (c, expr) in enumerate(zip(calls, expressions, strict=True)):
         key = re.sub(r"\s", "", expr or "")
@@ -161,8 +162,7 @@ def chain(calls: list[ToolCall], answer: str | None) -> list[dict]:
         seen.add(key)
         dependent = False
         if counted and not c.result.startswith("Error:") and (value := _value(c.result)) is not None:
-            later = [number_tokens(e or "") for e in expressions[i + 1 :]] + [number_tokens(answer or "")]
-            dependent = any(abs(v) == abs(value) for tokens in later for v in tokens)
+            dependent = any(abs(value) in later for later in numbers[i + 1 :])
         out.append({"expression": expr, "result": c.result, "counted": counted, "dependent": dependent})
     return out
 
