@@ -25,14 +25,15 @@ TOOL_SCHEMA = {
     "function": {
         "name": TOOL_NAME,
         "description": (
-            "Evaluates one arithmetic expression exactly. Supports numbers, + - * / // % ** and parentheses."
+            "Evaluates one arithmetic expression exactly. Supports numbers, + - * / // % ** and parentheses. "
+            "Do one operation per call and use its result in the next call."
         ),
         "parameters": {
             "type": "object",
             "properties": {
                 "expression": {
                     "type": "string",
-                    "description": "A single arithmetic expression, e.g. '(79*3) + 12.5/4'.",
+                    "description": "A single arithmetic expression, e.g. '79*3', then '237 + 12.5'.",
                 }
             },
             "required": ["expression"],

@@ -5,17 +5,21 @@ calls use the model's native Hermes format (`<tool_call>{"name": ..., "arguments
 chat template asks for); results go back as `role: tool` messages. Nothing a model writes can crash an episode:
 malformed calls are answered with an error message and counted, and at most MAX_CALLS_PER_TURN calls a turn are run
 (each later one is answered with an error and counted as a tool error).
+
+Chaining is measured, not rewarded (`chain`): a call counts when its expression holds an operator and repeats no
+earlier call; it is dependent when a later call or the final answer uses its result.
 """
 
 import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Protocol
 
 from calculator import TOOL_SCHEMA, run_tool_call
 from dataset import Problem
-from grading import extract_answer, is_correct
+from grading import extract_answer, is_correct, lenient_answer, number_tokens
 
 SYSTEM_PROMPT = (
     "You solve arithmetic word problems. Think step by step, then give the final answer as a single number "
@@ -23,12 +27,15 @@ SYSTEM_PROMPT = (
 )
 MAX_CALLS_PER_TURN = 8  # tool calls run per assistant turn; later ones are answered with an error, not run
 TOO_MANY_CALLS = f"Error: too many tool calls in one turn (limit {MAX_CALLS_PER_TURN}); this call was not run"
+# One operation per call, each result used in the next: the old prompt (one example call, "when you have the final
+# result") let one call with the whole expression pass for the whole job, and its parentheses were the failures.
 SYSTEM_PROMPT_TOOL = (
-    "You solve arithmetic word problems with the calculator tool. Do not compute in your head: for every "
-    'arithmetic step, call the tool like this:\n<tool_call>\n{"name": "calculator", "arguments": {"expression": '
-    '"12*34"}}\n</tool_call>\nand wait for its result. When you have the final result, reply with only that '
-    f"number inside answer tags, for example <answer>42</answer>. At most {MAX_CALLS_PER_TURN} tool calls per "
-    "turn are run."
+    "You solve arithmetic word problems with the calculator tool. Do not compute in your head. Do one operation "
+    'per call, like this:\n<tool_call>\n{"name": "calculator", "arguments": {"expression": "12*34"}}\n</tool_call>\n'
+    'then wait for its result and use that result in your next call. For example, for "Ava buys 5 boxes of 12 pens '
+    'and gives away 7 pens. How many pens does she keep?", first call {"expression": "5*12"} and get 60, then call '
+    '{"expression": "60-7"} and get 53. When the last step is done, reply with only the final number inside answer '
+    f"tags, for example <answer>53</answer>. At most {MAX_CALLS_PER_TURN} tool calls per turn are run."
 )
 # For chat templates that ignore `tools=` (SmolLM2's): the same description Qwen2.5's template renders.
 HERMES_TOOL_PROMPT = (
@@ -38,6 +45,8 @@ HERMES_TOOL_PROMPT = (
     'XML tags:\n<tool_call>\n{{"name": <function-name>, "arguments": <args-json-object>}}\n</tool_call>'
 )
 TOOL_CALL_RE = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.DOTALL)
+OPERATOR_RE = re.compile(r"[-+*/%×÷−]")  # ** and // hold * and /
+LEADING_SIGNS_RE = re.compile(r"^[\s(+\-−]*")  # "-5" and "(-5)" are a lone number, not an operation
 FAILURES = ("truncated", "max_turns", "no_answer", "malformed_tool_call", "tool_error", "wrong")
 
 
@@ -98,28 +107,69 @@ class Episode:
     calls: list[ToolCall] = field(default_factory=list)
     answer: str | None = None
     correct: bool = False
+    correct_lenient: bool = False  # True when correct; else the lenient reading (grading.lenient_answer) is right
     failure: str | None = None
 
     def record(self) -> dict:
         """The JSON line written for this episode."""
+        calls = chain(self.calls, self.answer)
         return {
             "id": self.problem.id,
             "question": self.problem.question,
             "reference": self.problem.answer,
             "family": self.problem.family,
             "steps": self.problem.steps,
+            "template": getattr(self.problem, "template", ""),
             "tool": self.use_tool,
             "answer": self.answer,
             "correct": self.correct,
+            "correct_lenient": self.correct_lenient,
             "failure": self.failure,
             "turns": len(self.turns),
             "tool_calls": len(self.calls),
+            "calls": calls,
+            "counted_calls": sum(c["counted"] for c in calls),
+            "dependent_calls": sum(c["dependent"] for c in calls),
             "malformed_calls": sum(c.malformed for c in self.calls),
             "tool_errors": sum(c.error for c in self.calls),
             "prompt_tokens": sum(t.prompt_tokens for t in self.turns),
             "completion_tokens": sum(t.completion_tokens for t in self.turns),
             "messages": self.messages,
         }
+
+
+def expression_of(arguments) -> str | None:
+    """The "expression" argument of a call (arguments as a dict or a JSON string), else None."""
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments)
+        except Exception:  # noqa: BLE001 - model text
+            return None
+    expression = arguments.get("expression") if isinstance(arguments, dict) else None
+    return expression if isinstance(expression, str) else None
+
+
+def chain(calls: list[ToolCall], answer: str | None) -> list[dict]:
+    """Each call's expression and result, whether it counts (an operator, not a repeat of an earlier call) and
+    whether it is dependent (counted, no error, and its result's value is a number of a later call's expression or
+    of the final answer; a negative result also matches its absolute value, as in "10 - 5")."""
+    expressions = [expression_of(c.arguments) for c in calls]
+    numbers = [{abs(v) for v in number_tokens(text or "")} for text in [*expressions, answer]]  # the answer last
+    out, seen = [], set()
+    for i, (c, expr) in enumerate(zip(calls, expressions, strict=True)):
+        key = re.sub(r"\s", "", expr or "")
+        counted = bool(expr) and bool(OPERATOR_RE.search(LEADING_SIGNS_RE.sub("", expr))) and key not in seen
+        seen.add(key)
+        dependent = False
+        if counted and not c.result.startswith("Error:") and (value := _value(c.result)) is not None:
+            dependent = any(abs(value) in later for later in numbers[i + 1 :])
+        out.append({"expression": expr, "result": c.result, "counted": counted, "dependent": dependent})
+    return out
+
+
+def _value(result: str) -> Fraction | None:
+    tokens = number_tokens(result)
+    return tokens[0] if len(tokens) == 1 else None
 
 
 def system_prompt(use_tool: bool, tools_in_prompt: bool) -> str:
@@ -190,7 +240,7 @@ async def run_episode(
         messages.append(turn.message or {"role": "assistant", "content": turn.text})
         if turn.finish_reason == "length":
             ep.failure = "truncated"
-            return ep
+            break
         if not use_tool:
             break
         calls = _run_calls(_server_calls(turn.tool_calls) if turn.tool_calls else parse_tool_calls(turn.text))
@@ -198,14 +248,17 @@ async def run_episode(
             break
         if round_ == max_turns:
             ep.failure = "max_turns"
-            return ep
+            break
         ep.calls += calls
         for c in calls:
             messages.append({"role": "tool", "content": c.result} | ({"tool_call_id": c.call_id} if c.call_id else {}))
-    ep.answer = extract_answer(ep.turns[-1].text)
-    ep.correct = is_correct(ep.answer, problem.answer)
-    if not ep.correct:
-        ep.failure = _failure(ep)
+    final = ep.turns[-1].text
+    if ep.failure is None:  # truncated and max_turns episodes have no answer
+        ep.answer = extract_answer(final)
+        ep.correct = is_correct(ep.answer, problem.answer)
+        if not ep.correct:
+            ep.failure = _failure(ep)
+    ep.correct_lenient = ep.correct or lenient_answer(final) == Fraction(problem.answer)
     return ep
 
 

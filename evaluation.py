@@ -10,7 +10,7 @@ import json
 import random
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from tqdm import tqdm
@@ -96,29 +96,63 @@ async def evaluate(engine, problems, sampling: Sampling, max_turns: int, tools_i
     return summarize(records, [0])
 
 
+def rate(records: list[dict], key: str = "correct") -> float | None:
+    """The share of records whose `key` is true (a record without it: its "correct")."""
+    return round(sum(bool(r.get(key, r["correct"])) for r in records) / len(records), 4) if records else None
+
+
+def mean(records: list[dict], key: str) -> float | None:
+    return round(sum(r.get(key, 0) for r in records) / len(records), 4) if records else None
+
+
+def step_stats(records: list[dict]) -> dict:
+    """The by_steps entry of a group of records; mean_calls counts counted calls (episode.chain)."""
+    return {
+        "n": len(records),
+        "accuracy": rate(records),
+        "accuracy_lenient": rate(records, "correct_lenient"),
+        "mean_calls": mean(records, "counted_calls"),
+        "mean_dependent_calls": mean(records, "dependent_calls"),
+    }
+
+
 def summarize(records: list[dict], seeds: list[int]) -> dict:
+    """Accuracy (strict: the headline; lenient: grading.lenient_answer), by seed, family and steps, failures, and the
+    chaining metrics over counted calls (episode.chain). Records written before those keys existed count as
+    strict = lenient and no counted calls."""
     by_seed = {s: [r for r in records if r["seed"] == s] for s in seeds}
-
-    def acc(rs):
-        return round(sum(r["correct"] for r in rs) / len(rs), 4) if rs else None
-
     groups = defaultdict(lambda: defaultdict(list))
     for r in records:
         groups["family"][r["family"]].append(r)
         groups["steps"][str(r["steps"])].append(r)
+    counted = Counter(r.get("counted_calls", 0) for r in records)
     return {
         "n_episodes": len(records),
-        "accuracy": acc(records),
-        "accuracy_per_seed": {str(s): acc(rs) for s, rs in by_seed.items()},
-        "accuracy_by_family": {k: acc(v) for k, v in sorted(groups["family"].items())},
-        "accuracy_by_steps": {k: acc(v) for k, v in sorted(groups["steps"].items())},
+        "accuracy": rate(records),
+        "accuracy_lenient": rate(records, "correct_lenient"),
+        "accuracy_per_seed": {str(s): rate(rs) for s, rs in by_seed.items()},
+        "accuracy_by_family": {k: rate(v) for k, v in sorted(groups["family"].items())},
+        "accuracy_by_steps": {k: rate(v) for k, v in sorted(groups["steps"].items())},
         "failures": {f: sum(r["failure"] == f for r in records) for f in FAILURES},
-        "tool_call_rate": acc([{"correct": r["tool_calls"] > 0} for r in records]),
+        "truncated": sum(r["failure"] == "truncated" for r in records),
+        "tool_call_rate": rate([{"correct": r["tool_calls"] > 0} for r in records]),
         "tool_calls": sum(r["tool_calls"] for r in records),
         "malformed_calls": sum(r["malformed_calls"] for r in records),
+        "tool_calls_histogram": {str(k): counted[k] for k in range(max(counted, default=-1) + 1)},
+        "by_steps": {k: step_stats(v) for k, v in sorted(groups["steps"].items(), key=lambda kv: int(kv[0]))},
         "prompt_tokens": sum(r["prompt_tokens"] for r in records),
         "completion_tokens": sum(r["completion_tokens"] for r in records),
     }
+
+
+def chaining_line(summary: dict) -> str:
+    """One line: counted calls per episode, and the mean dependent calls on problems of 3 or more steps."""
+    histogram = ", ".join(f"{k}: {v}" for k, v in summary["tool_calls_histogram"].items()) or "none"
+    deep = [v for k, v in summary["by_steps"].items() if int(k) >= 3]
+    n = sum(v["n"] for v in deep)
+    dependent = sum(v["n"] * v["mean_dependent_calls"] for v in deep) / n if n else None
+    tail = f"{dependent:.2f} over {n} episodes" if n else "no such episodes"
+    return f"counted tool calls per episode {{{histogram}}}; mean dependent calls on 3+ step problems: {tail}"
 
 
 def table_row(model: str, dataset: str, summary: dict, use_tool: bool) -> str:
@@ -213,7 +247,10 @@ def main(args, use_tool: bool, script: str, parser: argparse.ArgumentParser) -> 
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(table_row(summary["model"], dataset_name, summary, use_tool))
     fails = ", ".join(f"{k} {v}" for k, v in summary["failures"].items() if v)
-    print(f"accuracy {summary['accuracy']:.1%} over {len(records)} episodes; failures: {fails or 'none'}")
+    print(f"accuracy {summary['accuracy']:.1%} (lenient {summary['accuracy_lenient']:.1%}) over {len(records)} "
+          f"episodes; failures: {fails or 'none'}")  # fmt: skip
+    if use_tool:
+        print(chaining_line(summary))
     print(f"results in {out}")
     for rec in [r for r in records if not r["correct"]][: args.show]:
         print(transcript(rec))

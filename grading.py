@@ -6,6 +6,8 @@ fraction p/q, with an optional leading minus or U+2212 minus); an optional "%" r
 letters after that (a unit such as "apples"); an optional final period. Anything else ("2**3", "not 58", "58 is
 wrong") is unparsable, so wrong. Answers longer than MAX_ANSWER_LENGTH characters are unparsable too. Values compare
 exactly ("25/2" == "12.5"); nothing is matched as a substring, so "5" never passes for "58".
+
+`lenient_answer` is the fairer reading for baselines that never learned our tags (reported beside, never instead).
 """
 
 import re
@@ -19,6 +21,12 @@ ANSWER_FORM = re.compile(
     rf"(?P<number>[-\u2212]?(?:{_INT}(?:\.[0-9]+|\s*/\s*[0-9]+)?|\.[0-9]+))"  # integer, decimal or p/q
     r"%?(?:\s+[^\W\d_]+)?\.?"  # "%", one word of letters, a final period
 )
+
+
+BOXED_RE = re.compile(r"\\boxed\{([^{}]*)\}")
+TOOL_MARKUP_RE = re.compile(r"<tool_call>.*?(?:</tool_call>|$)", re.DOTALL)
+# A number token, not glued to a letter, digit, "." or "," before it (so the "3" of "5-3" is not negative)
+NUMBER_TOKEN_RE = re.compile(rf"(?<![\w.,])[-\u2212]?(?:{_INT}(?:\.[0-9]+)?|\.[0-9]+)")
 
 
 def extract_answer(text: str) -> str | None:
@@ -45,3 +53,19 @@ def parse_number(text: str | None) -> Fraction | None:
 def is_correct(answer: str | None, reference: str) -> bool:
     value = parse_number(answer)
     return value is not None and value == Fraction(reference)
+
+
+def number_tokens(text: str) -> list[Fraction]:
+    """The value of every number written in `text` (thousands commas allowed), in order."""
+    return [v for t in NUMBER_TOKEN_RE.findall(text or "") if (v := parse_number(t)) is not None]
+
+
+def lenient_answer(text: str | None) -> Fraction | None:
+    """The lenient reading of a final turn: the number in the last \\boxed{...}, else the last number of the text;
+    tool-call markup is left out. Values compare exactly, as in `is_correct`."""
+    text = TOOL_MARKUP_RE.sub(" ", text or "")
+    boxed = BOXED_RE.findall(text)
+    if boxed and (value := parse_number(boxed[-1])) is not None:
+        return value
+    numbers = number_tokens(text)
+    return numbers[-1] if numbers else None

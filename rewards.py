@@ -13,7 +13,7 @@ correct-answer weight; `check_weights` refuses such weights. Tool use is logged 
 
 from dataclasses import dataclass
 
-from episode import Episode
+from episode import Episode, chain
 from grading import parse_number
 
 CORRECT = 1.0  # the main term: exact final answer, graded by grading.is_correct in the episode loop
@@ -52,8 +52,11 @@ def reward(ep: Episode, w: Weights) -> float:
 
 def metrics(ep: Episode) -> dict[str, float]:
     """Logged, not rewarded."""
+    calls = chain(ep.calls, ep.answer)
     return {
         "tool_used": float(len(ep.calls) > 0),
+        "counted_calls": float(sum(c["counted"] for c in calls)),
+        "dependent_calls": float(sum(c["dependent"] for c in calls)),
         "malformed": float(any(c.malformed for c in ep.calls)),
         "truncated": float(ep.failure == "truncated"),
     }
@@ -71,8 +74,11 @@ def batch_metrics(episodes: list[Episode], w: Weights) -> dict:
         "train_acc": round(sum(ep.correct for ep in episodes) / len(episodes), 4),
         "tokens": sum(t.completion_tokens for ep in episodes for t in ep.turns),
     }
-    for key, name in (("tool_used", "tool_rate"), ("malformed", "malformed_rate"), ("truncated", "truncated_rate")):
-        row[name] = sum(metrics(ep)[key] for ep in episodes) / len(episodes)
+    names = {"tool_used": "tool_rate", "malformed": "malformed_rate", "truncated": "truncated_rate",
+             "counted_calls": "counted_calls_mean", "dependent_calls": "dependent_calls_mean"}  # fmt: skip
+    logged = [metrics(ep) for ep in episodes]
+    for key, name in names.items():
+        row[name] = sum(m[key] for m in logged) / len(episodes)
     for key in comps[0]:
         row[f"reward_{key}"] = round(sum(c[key] for c in comps) / len(comps), 4)
     return row

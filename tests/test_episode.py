@@ -2,10 +2,16 @@
 
 import asyncio
 import json
+import random
+import re
+from pathlib import Path
 
 import episode
 from dataset import Problem
 from episode import Sampling, Turn, parse_tool_calls, run_episode, system_prompt
+from evaluation import chaining_line, summarize
+
+ROOT = Path(__file__).resolve().parents[1]
 
 PROBLEM = Problem("p-1", "Ava has 79 boxes of 3 pens. How many pens?", "237", "79*3", "times_as_many", 1)
 
@@ -26,8 +32,8 @@ class Scripted:
         return Turn(text, self.finish if not self.texts else "stop", 10, 5)
 
 
-def play(engine, use_tool=True, max_turns=3):
-    return asyncio.run(run_episode(engine, PROBLEM, use_tool, max_turns, False, Sampling(0.0, 0, 64)))
+def play(engine, use_tool=True, max_turns=3, problem=PROBLEM):
+    return asyncio.run(run_episode(engine, problem, use_tool, max_turns, False, Sampling(0.0, 0, 64)))
 
 
 def test_tool_round_trip_and_grading():
@@ -130,3 +136,124 @@ def test_prompts_are_fixed_and_distinct():
     limit = f"At most {episode.MAX_CALLS_PER_TURN} tool calls per turn are run."
     assert limit in system_prompt(True, False) and limit in system_prompt(True, True)
     assert limit not in system_prompt(False, False)
+
+
+def committed_transcripts() -> list[tuple[str, str]]:
+    """(final assistant text, reference) of every episode in results/**/episodes.jsonl (none may be committed)."""
+    out = []
+    for path in sorted(ROOT.glob("results/**/episodes.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            rec = json.loads(line)
+            texts = [m.get("content") or "" for m in rec["messages"] if m["role"] == "assistant"]
+            out.append((texts[-1] if texts else "", rec["reference"]))
+    return out
+
+
+def made_up_transcripts(n: int) -> list[tuple[str, str]]:
+    """Texts like the models' final turns: reasoning, boxes, tags (right, wrong, unparsable), calls, in any order."""
+    rng = random.Random(0)
+    parts = ["<answer>{r}</answer>", "<answer>{w}</answer>", "<answer>{r} apples</answer>", "<answer>x</answer>",
+             "\\boxed{{r}}", "\\boxed{{w}}", "The answer is {r}.", "so {w}", "{a} * {b} = {r}", "1,234.",
+             call("{a}*{b}"), "<answer>{r}", "Step 1: {a} + {b}.", "-{r}", "{r}/2", "$ {r}.00", ""]  # fmt: skip
+    out = []
+    for _ in range(n):
+        a, b = rng.randint(1, 999), rng.randint(1, 99)
+        r, w = str(a * b), str(a * b + rng.choice([-1, 1, 10]))
+        text = " ".join(rng.choice(parts) for _ in range(rng.randint(1, 4)))
+        for key, value in {"{a}": a, "{b}": b, "{r}": r, "{w}": w}.items():
+            text = text.replace(key, str(value))
+        out.append((text, r))
+    return out
+
+
+def test_lenient_is_never_below_strict():
+    cases = committed_transcripts() + made_up_transcripts(1500)
+    outcomes = set()
+    for text, reference in cases:
+        problem = Problem("p", "q?", reference, reference, "unknown", 1)
+        for finish in ("stop", "length"):
+            ep = play(Scripted(text, finish=finish), use_tool=False, problem=problem)
+            rec = ep.record()
+            assert rec["correct_lenient"] >= rec["correct"], text
+            outcomes.add((rec["correct"], rec["correct_lenient"]))
+    assert outcomes == {(False, False), (False, True), (True, True)}  # the cases reach every reading
+
+
+def test_lenient_reads_boxes_and_last_numbers():
+    for text, lenient in [("\\boxed{237}", True), ("The answer is 237.", True), ("<answer>x</answer> so 237", True),
+                          ("237, no: 238", False), (call("79*3"), False)]:  # fmt: skip
+        ep = play(Scripted(text), use_tool=False)
+        assert not ep.correct and ep.correct_lenient is lenient, text
+    # the lenient reading never overrides a right strict answer, and a cut turn is still read leniently
+    assert play(Scripted("<answer>237</answer> not 5")).correct_lenient
+    ep = play(Scripted("so \\boxed{237} and then", finish="length"))
+    assert ep.failure == "truncated" and not ep.correct and ep.correct_lenient
+
+
+def chained(*texts, problem=PROBLEM) -> dict:
+    return play(Scripted(*texts), max_turns=6, problem=problem).record()
+
+
+def test_repeated_calls_and_lone_numbers_do_not_count():
+    rec = chained(call("79*3"), call(" 79 * 3 "), call("237"), call("-5"), call("(-5)"), "<answer>237</answer>")
+    assert [c["counted"] for c in rec["calls"]] == [True, False, False, False, False]
+    assert [c["result"] for c in rec["calls"]] == ["237", "237", "237", "-5", "-5"]
+    assert rec["counted_calls"] == 1 and rec["dependent_calls"] == 1 and rec["tool_calls"] == 5
+
+
+def test_a_result_used_later_or_in_the_answer_is_dependent():
+    problem = Problem("p-2", "1,041 tiles, 231 set aside, the rest into 405 pallets?", "2", "(1041-231)/405",
+                      "equal_sharing", 2)  # fmt: skip
+    rec = chained(call("1,041 - 231"), call("810 / 405"), "<answer>2</answer>", problem=problem)
+    assert rec["correct"] and [(c["counted"], c["dependent"]) for c in rec["calls"]] == [(True, True)] * 2
+    assert rec["calls"][0] == {"expression": "1,041 - 231", "result": "810", "counted": True, "dependent": True}
+    # the whole expression at once: one counted call, dependent through the answer only
+    rec = chained(call("(1041-231)/405"), "<answer>2</answer>", problem=problem)
+    assert (rec["counted_calls"], rec["dependent_calls"]) == (1, 1)
+    # an unused result and thousands commas: 79*3 is not used, 1000+234 is used as "1,234"
+    rec = chained(call("79*3"), call("1000+234"), call("1,234*2"), "<answer>2468</answer>")
+    assert [c["dependent"] for c in rec["calls"]] == [False, True, True] and rec["dependent_calls"] == 2
+    # a decimal result, used in the answer with a trailing zero
+    rec = chained(call("8.27*5"), "<answer>41.350</answer>")
+    assert rec["calls"][0]["result"] == "41.35" and rec["calls"][0]["dependent"]
+
+
+def test_error_results_are_never_dependent():
+    rec = chained(call("5/0"), call("2**999"), call("0+5"), "<answer>0</answer>")
+    assert [c["result"].startswith("Error:") for c in rec["calls"]] == [True, True, False]
+    assert [c["counted"] for c in rec["calls"]] == [True, True, True]
+    assert [c["dependent"] for c in rec["calls"]] == [False, False, False]
+    rec = chained("<tool_call>{not json</tool_call>", "<answer>1</answer>")
+    assert rec["calls"] == [{"expression": None, "result": rec["calls"][0]["result"], "counted": False,
+                             "dependent": False}] and rec["counted_calls"] == 0  # fmt: skip
+
+
+def test_histogram_and_by_steps():
+    two = Problem("p-2", "q", "2", "(1041-231)/405", "equal_sharing", 2)
+    three = Problem("p-3", "q", "8", "((121/11)+36)-39", "multi_step", 3)
+    records = [
+        {"seed": 0} | chained(call("(1041-231)/405"), "<answer>2</answer>", problem=two),
+        {"seed": 0} | chained("<answer>3</answer>", problem=two),
+        {"seed": 0} | chained(call("121/11"), call("11+36"), call("47-39"), "<answer>8</answer>", problem=three),
+        {"seed": 0} | chained(call("121/11+36-39"), "\\boxed{8}", problem=three),
+    ]
+    summary = summarize(records, [0])
+    assert summary["tool_calls_histogram"] == {"0": 1, "1": 2, "2": 0, "3": 1}
+    assert summary["accuracy"] == 0.5 and summary["accuracy_lenient"] == 0.75 and summary["truncated"] == 0
+    assert summary["by_steps"] == {
+        "2": {"n": 2, "accuracy": 0.5, "accuracy_lenient": 0.5, "mean_calls": 0.5, "mean_dependent_calls": 0.5},
+        "3": {"n": 2, "accuracy": 0.5, "accuracy_lenient": 1.0, "mean_calls": 2.0, "mean_dependent_calls": 1.5},
+    }
+    assert chaining_line(summary) == (
+        "counted tool calls per episode {0: 1, 1: 2, 2: 0, 3: 1}; mean dependent calls on 3+ step problems: 1.50 "
+        "over 2 episodes"
+    )
+
+
+def test_tool_prompt_asks_for_one_operation_per_call_with_a_dependent_example():
+    prompt = system_prompt(True, False)
+    assert "one operation per call" in prompt and "use that result in your next call" in prompt
+    example = re.findall(r'\{"expression": "([^"]+)"\}', prompt)[1:]  # after the markup's own "12*34"
+    assert example == ["5*12", "60-7"]  # the worked example: the second call uses the first one's result
+    rec = chained(*[call(e) for e in example], "<answer>53</answer>")
+    assert [c["result"] for c in rec["calls"]] == ["60", "53"] and rec["dependent_calls"] == 2

@@ -119,6 +119,9 @@ def test_show_escapes_control_characters_and_cannot_be_forged(tmp_path):
     result = run_script("simple_eval_tool.py", "--dataset", data, "--n", "1", "--seeds", "0", "--out", out,
                         "--show", "1", timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stderr
+    # a record from before the chaining keys: strict = lenient, no counted calls
+    assert "accuracy 0.0% (lenient 0.0%) over 1 episodes" in result.stdout
+    assert "counted tool calls per episode {0: 1}; mean dependent calls on 3+ step problems: no such" in result.stdout
     assert not {"\x1b", "\x07", "\r"} & set(result.stdout), repr(result.stdout)
     lines = result.stdout.split("\n")
     assert [line for line in lines if line.startswith("[TOOL]")] == ["[TOOL] 6"]

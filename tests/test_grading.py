@@ -84,3 +84,33 @@ def test_answer_length_bound_is_inclusive():
 def test_extract_answer_is_multiline_and_case_insensitive():
     assert extract_answer("x <ANSWER>\n 42 \n</ANSWER>") == "42"
     assert extract_answer("no tags") is None
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (r"So the total is \boxed{58}.", 58),
+        (r"\boxed{12} or rather \boxed{58}", 58),  # the last box
+        (r"\boxed{about 58} so 57", 57),  # an unparsable box: the last number of the text
+        ("The answer is 1,234.", 1234),
+        ("<answer>x</answer> so 58", 58),
+        ("<answer>58</answer>", 58),
+        ("It costs $12.50", Fraction(25, 2)),
+        ("We get 5-3", 3),  # a minus between numbers is no sign
+        ("The change is -7 dollars", -7),
+        ('42 <tool_call>\n{"name": "calculator", "arguments": {"expression": "2*3"}}\n</tool_call>', 42),
+        ('<tool_call>{"name": "calculator", "arguments": {"expression": "2*3"}}', None),  # only markup, cut
+        ("no number here", None),
+        ("", None),
+        (None, None),
+        ("x2", None),  # part of a word
+    ],
+)
+def test_lenient_answer(text, expected):
+    assert grading.lenient_answer(text) == expected
+
+
+def test_number_tokens_are_exact_values():
+    assert grading.number_tokens("1,234 + 0.50 - 7") == [1234, Fraction(1, 2), 7]
+    assert grading.number_tokens("(-5)*41.35") == [-5, Fraction("41.35")]
+    assert grading.number_tokens("1,23") == [1]  # "23" follows a comma that is no thousands separator

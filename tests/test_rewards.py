@@ -39,6 +39,18 @@ def test_tool_use_is_a_metric_not_a_reward():
     assert rewards.metrics(episode("237", good_calls=3))["tool_used"] == 1.0
 
 
+def test_chaining_is_logged_not_rewarded():
+    chain = [ToolCall("calculator", {"expression": "79*3"}, "237", False, False),
+             ToolCall("calculator", {"expression": "237-7"}, "230", False, False)]  # fmt: skip
+    ep = Episode(PROBLEM, True, [], calls=chain, answer="230", correct=True)
+    w = rewards.Weights()
+    assert rewards.reward(ep, w) == rewards.reward(episode("237", good_calls=1), w) == 1.0
+    m = rewards.metrics(ep)
+    assert (m["counted_calls"], m["dependent_calls"]) == (2.0, 2.0)
+    row = rewards.batch_metrics([ep, episode("237", good_calls=3)], w)  # 3 repeats: 1 counted, dependent
+    assert (row["counted_calls_mean"], row["dependent_calls_mean"]) == (1.5, 1.5)
+
+
 def test_components_sum_to_the_reward():
     ep, w = episode("237", malformed=2), rewards.Weights(0.1, 0.03, 0.5)
     assert abs(sum(rewards.components(ep, w).values()) - rewards.reward(ep, w)) < 1e-12
