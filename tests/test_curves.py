@@ -1,5 +1,5 @@
 """The training curves a person reads: labelled axes, the reward on its own panel, a visible one-step run, and
-reproduce.py's figure showing what the tables report beside the in-training evals."""
+reproduce.py's figure of every seed's in-training evals on each set."""
 
 import json
 from types import SimpleNamespace
@@ -36,17 +36,23 @@ def write(path, text):
     path.write_text(text)
 
 
-def test_reproduce_curves_show_the_table_cells_beside_the_in_training_evals(tmp_path):
-    args = SimpleNamespace(models=["smollm2-135m"], seeds=[0, 1], out=str(tmp_path), n=100)
-    for seed, (untrained, trained) in enumerate([(0.01, 0.77), (0.02, 0.85)]):
-        base = runs.seed_dir(tmp_path, "smollm2-135m", seed)
-        lines = [json.dumps({"step": s, "eval_acc": a}) for s, a in [(10, 0.5), (20, 0.7), (30, 0.78)]]
-        write(base / "train" / "metrics.jsonl", "\n".join(lines) + "\n")
-        write(base / "tool" / "summary.json", json.dumps({"accuracy": untrained}))
-        write(base / "trained" / "summary.json", json.dumps({"accuracy": trained}))
+def test_reproduce_curves_show_each_seeds_in_training_evals_per_set_from_step_0(tmp_path):
+    args = SimpleNamespace(models=["smollm2-135m"], seeds=[0, 1], out=str(tmp_path))
+    for seed in (0, 1):
+        rows = [{"step": s, "eval_acc": a, "eval_acc_ood": a / 2} for s, a in [(0, 0.02), (10, 0.5), (30, 0.78)]]
+        if seed == 1:
+            rows = [r | {"eval_acc_dev": 0.1} for r in rows] + [{"step": 31, "eval_acc": None}]
+        text = "\n".join(json.dumps(r) for r in rows) + "\n"
+        write(runs.seed_dir(tmp_path, "smollm2-135m", seed) / "train" / "metrics.jsonl", text)
     (ax,) = reproduce.curve_figure(args).axes
     assert ax.get_title() and ax.get_ylabel() and ax.get_xlabel() == "GRPO step"
-    tables = {line.get_label(): line for line in ax.lines if "table" in line.get_label()}
-    assert set(tables) == {"smollm2-135m seed 0: table (its own draw)", "smollm2-135m seed 1: table (its own draw)"}
-    seed1 = tables["smollm2-135m seed 1: table (its own draw)"]
-    assert list(seed1.get_xdata()) == [0, 30] and list(seed1.get_ydata()) == [0.02, 0.85]  # step 0 is there
+    lines = {line.get_label(): line for line in ax.lines}
+    assert sorted(lines) == ["smollm2-135m seed 0: test", "smollm2-135m seed 0: test-ood", "smollm2-135m seed 1: dev",
+                             "smollm2-135m seed 1: test", "smollm2-135m seed 1: test-ood"]  # fmt: skip
+    ood = lines["smollm2-135m seed 1: test-ood"]
+    assert list(ood.get_xdata()) == [0, 10, 30] and list(ood.get_ydata()) == [0.01, 0.25, 0.39]  # step 0 is there
+    assert (
+        ood.get_color()
+        == lines["smollm2-135m seed 1: test"].get_color()
+        != lines["smollm2-135m seed 0: test"].get_color()
+    )
