@@ -38,9 +38,9 @@ EXTERNAL_SET = DATA / "external" / "agent-tool-rl-100.jsonl"
 DEFAULT_TEST_SET = SET_FILES["test"]
 # sha256 of the committed sets (python dataset.py --split X --n 1000 --seed 0); regenerate and update on change.
 SET_SHA256 = {
-    "test": "",
-    "test-ood": "",
-    "dev": "",
+    "test": "a656ab646821f5c306b554771cff0af802ad23b63833b6ccfbbf3156a4e8028c",
+    "test-ood": "40c56f95ae2136c44ef3a2f76411ddeabb22a5e96eece6f28b4fc91604bf2afd",
+    "dev": "d2de46e281d46964ff0779a7521690479e449837190d61bd3cee1ca76be1e592",
 }
 
 SPLITS = ("train", "test", "dev", "test-ood")
@@ -55,6 +55,7 @@ STEP_WEIGHTS = (25, 30, 25, 20)  # how often 1, 2, 3, 4 steps are drawn
 DIGIT_LIMITS = (1, 6)
 STEP_LIMITS = (1, 4)
 MAX_MISSES = 10_000  # samples in a row without a new problem before generation gives up
+CELL_TRIES = 100  # samples of one (family, steps) before train and test draw another (some may not fit the knobs)
 
 
 @dataclass(frozen=True)
@@ -398,13 +399,18 @@ def _chain(s: _Sampler, shape: str) -> Built:
 
 def _savings(s: _Sampler, shape: str) -> Built:
     """Weeks to save up: (goal - have) / weekly, where weekly is r, w*h, or w*h - e."""
-    r, w, h, have = s.num(), s.num(), s.num(small=True), s.num()
+    # Weekly savings of at most a quarter of the largest operand leave room for a goal of two weeks or more.
+    h = s.between(2, 60)
+    r, w = s.between(2, s.hi // 4), s.between(2, s.hi // (4 * h))
     weekly, per_week = (w * h, _op(w, "*", h)) if shape in ("hours", "spend") else (r, str(r))
     e = s.between(2, weekly - 2) if shape == "spend" else 0
     if e:
         weekly, per_week = weekly - e, _op(per_week, "-", e)
-    have = 0 if shape == "weeks" else have
-    goal = have + weekly * s.between(2, (s.hi - have) // weekly)
+    have = 0 if shape == "weeks" else s.between(2, s.hi - 2 * weekly)
+    most_weeks = (s.hi - have) // weekly  # the answer, not an operand: any count from 2 up
+    if most_weeks < 2:
+        raise _Miss
+    goal = have + weekly * s.rng.randint(2, most_weeks)
     s.ok(goal)
     saved = _op(goal, "-", have) if have else str(goal)
     fields = {"r": r, "w": w, "e": e, "have": have, "goal": goal}
@@ -521,8 +527,8 @@ def iter_problems(
     seen_expressions: set[str] = set()
     for index in itertools.count():
         cell = next(quotas) if quotas else None
-        for _ in range(MAX_MISSES):
-            if quotas is None:
+        for attempt in range(MAX_MISSES):
+            if quotas is None and attempt % CELL_TRIES == 0:
                 steps = rng.choices(step_counts, STEP_WEIGHTS[:max_steps])[0]
                 cell = (rng.choice(families[steps]), steps)
             template = rng.choice(cells[cell])
@@ -540,7 +546,7 @@ def iter_problems(
         question, expression = built
         seen_questions.add(question)
         seen_expressions.add(expression)
-        answer = format_number(exact_value(expression))
+        answer = format_number(evaluate(expression))  # exact_value without its op check: ours are + - * / // %
         yield Problem(f"{split}-{seed}-{index:05d}", question, answer, expression, *cell, template.id)
 
 
