@@ -38,9 +38,9 @@ EXTERNAL_SET = DATA / "external" / "agent-tool-rl-100.jsonl"
 DEFAULT_TEST_SET = SET_FILES["test"]
 # sha256 of the committed sets (python dataset.py --split X --n 1000 --seed 0); regenerate and update on change.
 SET_SHA256 = {
-    "test": "a656ab646821f5c306b554771cff0af802ad23b63833b6ccfbbf3156a4e8028c",
-    "test-ood": "40c56f95ae2136c44ef3a2f76411ddeabb22a5e96eece6f28b4fc91604bf2afd",
-    "dev": "d2de46e281d46964ff0779a7521690479e449837190d61bd3cee1ca76be1e592",
+    "test": "15bf256945fd0efe44a0e564d99dfdd16b162ae458c2b9632465f2c9f88b10b6",
+    "test-ood": "4a5efac1c0bd4bacedc7d1422fb9e99ebb071ba1d4c2b93900128e8ada41aad8",
+    "dev": "89727e85e05d0647d86ba487eff7fef3ad85cc6158410c45d4f7cd981ca4dc2b",
 }
 
 SPLITS = ("train", "test", "dev", "test-ood")

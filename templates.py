@@ -28,11 +28,11 @@ class Person:
         return self.name
 
     @property
-    def He(self) -> str:  # noqa: N802 (read as "{A.He}" at the start of a sentence)
+    def He(self) -> str:  # "{A.He}" at the start of a sentence
         return self.he.capitalize()
 
     @property
-    def His(self) -> str:  # noqa: N802
+    def His(self) -> str:
         return self.his.capitalize()
 
 
@@ -127,6 +127,7 @@ TEMPLATES = (
     ("times/product/t2", "train", "{B} collected {n} times more {items} than {A}. If {A} collected {a} {items}, how many {items} did {B} collect?"),
     ("times/product/t3", "train", "A shop sold {a} {items} on Monday and {n} times as many on Saturday. How many {items} did it sell on Saturday?"),
     ("times/product/t4", "train", "How many {items} does {B} have if {B.he} has {n} times more {items} than {A}, who has {a}?"),
+    ("times/product/t7", "train", "{B}'s stall sells {n} times more than {A}'s stall. If {A}'s stall sells {a} {items} a week, how many {items} does {B}'s stall sell a week?"),
     ("times/twice/t1", "train", "{A} picked {a} {items} in the morning and twice as many in the afternoon. How many {items} did {A.he} pick in the afternoon?"),
     ("times/twice/t2", "train", "{A} has {a} {items} and {noise} {others}. {B} has twice as many {items} as {A}. How many {items} does {B} have?"),
     ("times/triple/t1", "train", "Last year a club had {a} {items}. This year it has triple that number. How many {items} does the club have this year?"),
@@ -295,7 +296,7 @@ TEMPLATES = (
     ("percent/discount_change/t4", "dev", "During a clearance, {a_container} of {items} tagged {x} was reduced by {p} percent. {B} paid with {note}. What sum did {B.he} get back, in dollars?"),
     ("percent/of/t6", "ood", "Suppose {p}% out of a batch of {x} {items} turn out cracked. Then what count is cracked?"),
     ("percent/of/t7", "ood", "What count of {items} gets donated if a charity passes along {p}% out of {x} {items}?"),
-    ("percent/discount/t4", "ood", "Imagine a sticker reading {x} on {a_container} of {items}, with a banner promising {p}% off. What does the buyer hand over, in dollars?"),
+    ("percent/discount/t4", "ood", "Imagine a price label reading {x} on {a_container} of {items}, with a banner promising {p}% off. What does the buyer hand over, in dollars?"),
     ("percent/increase/t4", "ood", "Suppose a storeroom holds {x} {items} now, and stock is set to rise {p}% by next spring. What count is expected then?"),
     ("percent/discount_change/t5", "ood", "Suppose {a_container} of {items} normally costs {x}, but {p}% gets marked off, and {A} hands over {note}. What comes back, in dollars?"),
     ("percent/discount_change/t6", "ood", "What comes back to {A}, in dollars, from {note} for {a_container} of {items} usually {x}, once {p}% is knocked off?"),
