@@ -38,9 +38,9 @@ EXTERNAL_SET = DATA / "external" / "agent-tool-rl-100.jsonl"
 DEFAULT_TEST_SET = SET_FILES["test"]
 # sha256 of the committed sets (python dataset.py --split X --n 1000 --seed 0); regenerate and update on change.
 SET_SHA256 = {
-    "test": "15bf256945fd0efe44a0e564d99dfdd16b162ae458c2b9632465f2c9f88b10b6",
-    "test-ood": "4a5efac1c0bd4bacedc7d1422fb9e99ebb071ba1d4c2b93900128e8ada41aad8",
-    "dev": "89727e85e05d0647d86ba487eff7fef3ad85cc6158410c45d4f7cd981ca4dc2b",
+    "test": "6676cbeab1c47e609d582b749c1d4e665b1bdec0a0246e9715bd90e70b8d2fc7",
+    "test-ood": "b5f5889ba41b22f1a8e6c178f8e735bebacea95fc42606ebd2294ded95de656f",
+    "dev": "2d47654b6eed3243819f28159f7bc5063c8e24212659474b1e0f9da99b8c247c",
 }
 
 SPLITS = ("train", "test", "dev", "test-ood")
@@ -400,21 +400,24 @@ def _chain(s: _Sampler, shape: str) -> Built:
 def _savings(s: _Sampler, shape: str) -> Built:
     """Weeks to save up: (goal - have) / weekly, where weekly is r, w*h, or w*h - e."""
     # Weekly savings of at most a quarter of the largest operand leave room for a goal of two weeks or more.
-    h = s.between(2, 60)
-    r, w = s.between(2, s.hi // 4), s.between(2, s.hi // (4 * h))
-    weekly, per_week = (w * h, _op(w, "*", h)) if shape in ("hours", "spend") else (r, str(r))
-    e = s.between(2, weekly - 2) if shape == "spend" else 0
-    if e:
-        weekly, per_week = weekly - e, _op(per_week, "-", e)
+    if shape in ("hours", "spend"):
+        h = s.between(2, 60)  # hours a week
+        w = s.between(2, s.hi // (4 * h))
+        weekly, per_week, fields = w * h, _op(w, "*", h), {"h": h, "w": _dollars(w)}
+    else:
+        weekly = s.between(2, s.hi // 4)
+        per_week, fields = str(weekly), {"r": _dollars(weekly)}
+    if shape == "spend":
+        e = s.between(2, weekly - 2)
+        weekly, per_week, fields["e"] = weekly - e, _op(per_week, "-", e), _dollars(e)
     have = 0 if shape == "weeks" else s.between(2, s.hi - 2 * weekly)
     most_weeks = (s.hi - have) // weekly  # the answer, not an operand: any count from 2 up
     if most_weeks < 2:
         raise _Miss
     goal = have + weekly * s.rng.randint(2, most_weeks)
     s.ok(goal)
-    saved = _op(goal, "-", have) if have else str(goal)
-    fields = {"r": r, "w": w, "e": e, "have": have, "goal": goal}
-    return {key: _dollars(v) for key, v in fields.items()} | {"h": h}, _op(saved, "/", per_week)
+    fields.update(goal=_dollars(goal), have=_dollars(have))
+    return fields, _op(_op(goal, "-", have) if have else goal, "/", per_week)
 
 
 FAMILY_BUILDERS: dict[str, Callable[[_Sampler, str], Built]] = {
@@ -515,6 +518,10 @@ def iter_problems(
     complaint = check_knobs(1, min_digits, max_digits, max_steps)
     if complaint:
         raise ValueError(complaint)
+    return _stream(split, seed, min_digits, max_digits, max_steps)
+
+
+def _stream(split: str, seed: int, min_digits: int, max_digits: int, max_steps: int) -> Iterator[Problem]:
     pool, vocabulary, arithmetic = SPLIT_POOLS[split]
     knobs = (min_digits, max_digits, max_steps)
     rng = random.Random(f"{split}:{seed}:{min_digits}:{max_digits}:{max_steps}")

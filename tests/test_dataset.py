@@ -329,6 +329,8 @@ def test_generate_rejects_bad_settings():
     with pytest.raises(ValueError):
         generate("validation", 10, seed=0)
     with pytest.raises(ValueError):
+        iter_problems("validation", seed=0)  # at the call, not at the first problem
+    with pytest.raises(ValueError):
         generate("train", 10, seed=0, min_digits=4, max_digits=3)
     # One-digit, one-step problems run out long before 500 distinct test problems.
     with pytest.raises(ValueError, match="found only"):
