@@ -2,41 +2,60 @@
 
 Every problem carries the arithmetic expression it was built from; the answer is computed from that
 expression with exact fractions, so a problem's label can never disagree with its arithmetic.
-A problem's split is a pure function of its canonical expression (see `split_of`), which makes the
-train and test splits disjoint by construction: the same computation cannot land in both, whatever
-names and objects dress it up.
+A problem's arithmetic split is a pure function of its canonical expression (see `split_of`), so train,
+test and dev never share a computation, whatever names and objects dress it up. Wording and vocabulary
+live in templates.py, each template in one pool: train (train and test splits), dev, or ood (test-ood).
 
 Run:
     python dataset.py --split train --n 20000 --seed 0 --out data/train.jsonl
-    python dataset.py --split test --n 1000 --seed 0 --out data/test.jsonl   # the frozen test set
+    python dataset.py --split test --n 1000 --seed 0 --out data/test.jsonl   # the frozen sets: test, test-ood, dev
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
+import itertools
 import json
 import math
 import random
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import NamedTuple
 
 import cli
+import templates
 from calculator import decimal_text, evaluate, terminates
 
-DEFAULT_TEST_SET = Path(__file__).parent / "data" / "test.jsonl"
-# sha256 of the committed test set; if the generator changes, regenerate the file and update this.
-DEFAULT_TEST_SHA256 = "5f97d8c1474fb5cfa5cf3ec168afe8ac3a0f56326786318144d14acd0169f309"
+DATA = Path(__file__).parent / "data"
+SET_FILES = {"test": DATA / "test.jsonl", "test-ood": DATA / "test-ood.jsonl", "dev": DATA / "dev.jsonl"}
+# The public project's 100 questions: report only, never train or tune on them.
+EXTERNAL_SET = DATA / "external" / "agent-tool-rl-100.jsonl"
+DEFAULT_TEST_SET = SET_FILES["test"]
+# sha256 of the committed sets (python dataset.py --split X --n 1000 --seed 0); regenerate and update on change.
+SET_SHA256 = {
+    "test": "6676cbeab1c47e609d582b749c1d4e665b1bdec0a0246e9715bd90e70b8d2fc7",
+    "test-ood": "b5f5889ba41b22f1a8e6c178f8e735bebacea95fc42606ebd2294ded95de656f",
+    "dev": "2d47654b6eed3243819f28159f7bc5063c8e24212659474b1e0f9da99b8c247c",
+}
 
-FAMILIES = ("times_as_many", "total_over_days", "equal_sharing", "buy_then_use", "multi_step", "money_cents")
-SPLITS = ("train", "test")
+SPLITS = ("train", "test", "dev", "test-ood")
+# split -> (template pool, vocabulary pool, arithmetic split)
+SPLIT_POOLS = {
+    "train": ("train", "in", "train"),
+    "test": ("train", "in", "test"),
+    "dev": ("dev", "in", "dev"),
+    "test-ood": ("ood", "ood", "test"),
+}
+STEP_WEIGHTS = (25, 30, 25, 20)  # how often 1, 2, 3, 4 steps are drawn
 DIGIT_LIMITS = (1, 6)
 STEP_LIMITS = (1, 4)
-MAX_MISSES = 10_000  # samples in a row without a new problem before generate() gives up
+MAX_MISSES = 10_000  # samples in a row without a new problem before generation gives up
+CELL_TRIES = 100  # samples of one (family, steps) before train and test draw another (some may not fit the knobs)
 
 
 @dataclass(frozen=True)
@@ -47,9 +66,10 @@ class Problem:
     expression: str
     family: str
     steps: int
+    template: str = ""
 
     def to_json(self) -> dict:
-        # Field order is the JSONL key order: id, question, answer, expression, family, steps.
+        # Field order is the JSONL key order: id, question, answer, expression, family, steps, template.
         return asdict(self)
 
     @classmethod
@@ -73,6 +93,7 @@ class Problem:
             expression=str(data.get("expression") or ""),
             family=str(data.get("family") or "unknown"),
             steps=int(data.get("steps") or 0),
+            template=str(data.get("template") or ""),
         )
 
 
@@ -80,22 +101,22 @@ class Problem:
 # Exact arithmetic
 
 
-_OPERATIONS = (ast.Add, ast.Sub, ast.Mult, ast.Div)  # what the generator writes
+_OPERATIONS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod)  # what the generator writes
 
 
 def _steps(expression: str) -> int:
-    """The number of binary operations in an expression of numbers, + - * / and parentheses; else ValueError."""
+    """The number of binary operations in an expression of numbers, + - * / // % and parentheses; else ValueError."""
     try:
         ops = [node.op for node in ast.walk(ast.parse(expression.strip(), mode="eval")) if isinstance(node, ast.BinOp)]
     except SyntaxError as exc:
         raise ValueError(f"not an arithmetic expression: {expression!r}") from exc
     if any(type(op) not in _OPERATIONS for op in ops):
-        raise ValueError(f"unsupported operation in {expression!r}: only + - * / and parentheses")
+        raise ValueError(f"unsupported operation in {expression!r}: only + - * / // % and parentheses")
     return len(ops)
 
 
 def exact_value(expression: str) -> Fraction:
-    """Exact value of an expression made of numbers, + - * / and parentheses, by the calculator's evaluator."""
+    """Exact value of an expression made of numbers, + - * / // % and parentheses, by the calculator's evaluator."""
     _steps(expression)
     try:
         return evaluate(expression)
@@ -132,73 +153,17 @@ def answer_number(text: str) -> str:
 
 
 def split_of(expression: str) -> str:
-    """The split a computation belongs to: about 20% of canonical expressions go to test, whatever the story."""
-    digest = hashlib.sha256(expression.encode()).hexdigest()
-    return "test" if int(digest, 16) % 10 < 2 else "train"
-
-
-# ---------------------------------------------------------------------------------------------------
-# Vocabulary
-
-NAMES = (
-    "Ava", "Ben", "Chloe", "Diego", "Emma", "Farah", "Gabriel", "Hana", "Ivan", "Jamal",
-    "Keiko", "Liam", "Maya", "Noah", "Olivia", "Priya", "Quinn", "Rosa", "Samir", "Tara",
-    "Umar", "Vera", "Wei", "Ximena", "Yusuf", "Zoe", "Aiden", "Bianca", "Carlos", "Dalia",
-    "Elijah", "Fatima", "George", "Ingrid", "Jonas", "Kofi", "Leila", "Mateo", "Nadia", "Oscar",
-    "Pablo", "Rahul", "Sofia", "Tomas", "Uma", "Victor", "Willow", "Yara",
-)  # fmt: skip
-
-# (singular, plural, container, containers): each object comes with a container it is sold or kept in,
-# so "crates of apples" and "cartons of eggs" read naturally.
-OBJECTS = (
-    ("apple", "apples", "crate", "crates"),
-    ("orange", "oranges", "crate", "crates"),
-    ("peach", "peaches", "crate", "crates"),
-    ("egg", "eggs", "carton", "cartons"),
-    ("light bulb", "light bulbs", "carton", "cartons"),
-    ("pencil", "pencils", "box", "boxes"),
-    ("crayon", "crayons", "box", "boxes"),
-    ("nail", "nails", "box", "boxes"),
-    ("screw", "screws", "box", "boxes"),
-    ("candle", "candles", "box", "boxes"),
-    ("tea bag", "tea bags", "box", "boxes"),
-    ("cupcake", "cupcakes", "box", "boxes"),
-    ("marble", "marbles", "bag", "bags"),
-    ("balloon", "balloons", "bag", "bags"),
-    ("lemon", "lemons", "bag", "bags"),
-    ("rubber band", "rubber bands", "bag", "bags"),
-    ("sticker", "stickers", "sheet", "sheets"),
-    ("trading card", "trading cards", "pack", "packs"),
-    ("battery", "batteries", "pack", "packs"),
-    ("napkin", "napkins", "pack", "packs"),
-    ("bead", "beads", "jar", "jars"),
-    ("button", "buttons", "jar", "jars"),
-    ("cookie", "cookies", "tray", "trays"),
-    ("muffin", "muffins", "tray", "trays"),
-    ("seedling", "seedlings", "tray", "trays"),
-    ("brick", "bricks", "pallet", "pallets"),
-    ("tile", "tiles", "pallet", "pallets"),
-    ("book", "books", "shelf", "shelves"),
-    ("bottle of water", "bottles of water", "case", "cases"),
-    ("potato", "potatoes", "sack", "sacks"),
-    ("tomato", "tomatoes", "basket", "baskets"),
-    ("strawberry", "strawberries", "basket", "baskets"),
-    ("paper cup", "paper cups", "stack", "stacks"),
-    ("sheet of paper", "sheets of paper", "ream", "reams"),
-    ("bolt", "bolts", "bin", "bins"),
-    ("stamp", "stamps", "album", "albums"),
-)
-
-# (third person, base form) of verbs that fit any of the objects above.
-RATE_VERBS = (("collects", "collect"), ("makes", "make"), ("packs", "pack"), ("sorts", "sort"),
-              ("sells", "sell"), ("delivers", "deliver"))  # fmt: skip
-PERIODS = (("day", "days"), ("week", "weeks"), ("hour", "hours"), ("shift", "shifts"))
-GROUPS = ("friends", "classes", "teams", "neighbors", "classmates", "cousins")
-NOTES = (5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000, 500000)
+    """The arithmetic split of a computation: about 20% of canonical expressions are test, 10% dev, 70% train."""
+    bucket = int(hashlib.sha256(expression.encode()).hexdigest(), 16) % 10
+    return "test" if bucket < 2 else "dev" if bucket == 2 else "train"
 
 
 # ---------------------------------------------------------------------------------------------------
 # Sampling helpers
+
+
+class _Miss(Exception):
+    """These numbers do not make a problem under the knobs: draw again."""
 
 
 def _fmt(n: int) -> str:
@@ -206,43 +171,50 @@ def _fmt(n: int) -> str:
     return f"{n:,}"
 
 
-def _fmt_expr(n: int) -> str:
-    """An integer as written in an expression (no separators)."""
-    return str(n)
-
-
-def _money(cents: int) -> tuple[str, str]:
-    """A money amount in cents, as (question text "$1,234.50", expression literal "1234.50")."""
+def _cents(cents: int) -> tuple[str, str]:
+    """A price in cents, as (question text "$1,234.50", expression literal "1234.50")."""
     dollars, rest = divmod(cents, 100)
     return f"${dollars:,}.{rest:02d}", f"{dollars}.{rest:02d}"
 
 
+def _dollars(n: int) -> str:
+    """Whole dollars as written in a question: "$1,200"."""
+    return f"${n:,}"
+
+
 def _is_compound(expr: str) -> bool:
-    return not re.fullmatch(r"[\d.]+", expr)
+    return not expr.replace(".", "").isdigit()
 
 
-def _op(left: str, op: str, right: str) -> str:
+def _op(left: int | str, op: str, right: int | str) -> str:
     """Join two sub-expressions; compound operands get parentheses.
 
     + and * operands are put in a fixed order (compound parts first, then shorter numbers first) so
     that 12*345 and 345*12 are one canonical computation and therefore land in the same split.
     """
+    left, right = str(left), str(right)
     if op in "+*":
         left, right = sorted((left, right), key=lambda e: (not _is_compound(e), len(e), e))
     wrap = [f"({e})" if _is_compound(e) else e for e in (left, right)]
     return f"{wrap[0]}{op}{wrap[1]}"
 
 
-class _Sampler:
-    """Random choices that respect the difficulty knobs: every operand has min..max digits."""
+def _a(phrase: str) -> str:
+    """The phrase with its article: "an apple", "a pencil", "an hour", "a unit"."""
+    word = phrase.split()[0].lower()
+    vowel = word[0] in "aeiou" and word not in templates.A_WORDS or word in templates.AN_WORDS
+    return f"{'an' if vowel else 'a'} {phrase}"
 
-    def __init__(self, rng: random.Random, min_digits: int, max_digits: int, max_steps: int):
+
+class _Sampler:
+    """Random choices that respect the difficulty knobs: every operand written as a numeral has min..max digits
+    (prices count their cents: $3.45 has 3). Constants written as words (twice, half, a dozen, %) are exempt."""
+
+    def __init__(self, rng: random.Random, min_digits: int, max_digits: int):
         self.rng = rng
-        self.min_digits, self.max_digits, self.max_steps = min_digits, max_digits, max_steps
+        self.min_digits, self.max_digits = min_digits, max_digits
         # Operands are never 0 or 1: "1 times as many" or "shares among 1 friend" are not problems.
         self.lo, self.hi = max(2, 10 ** (min_digits - 1)), 10**max_digits - 1
-        # Cap on intermediate results of multi_step chains, so answers stay readable.
-        self.cap = 10 ** max(7, max_digits + 2)
 
     def num(self, small: bool = False) -> int:
         """An operand; digit count uniform in range (small: only the lowest one or two counts)."""
@@ -250,350 +222,272 @@ class _Sampler:
         digits = self.rng.randint(self.min_digits, top)
         return self.rng.randint(max(2, 10 ** (digits - 1)), 10**digits - 1)
 
-    def num_between(self, low: int, high: int) -> int | None:
-        """An operand within [low, high], or None if no allowed operand is there."""
+    def between(self, low: int, high: int) -> int:
+        """An operand within [low, high]; _Miss if no allowed operand is there."""
         low, high = max(low, self.lo), min(high, self.hi)
-        return self.rng.randint(low, high) if low <= high else None
+        if low > high:
+            raise _Miss
+        return self.rng.randint(low, high)
 
-    def names(self, k: int) -> list[str]:
-        return self.rng.sample(NAMES, k)
+    def ok(self, *values: int) -> None:
+        """_Miss unless every value is an allowed operand (used after adjusting a drawn number)."""
+        if not all(self.lo <= v <= self.hi for v in values):
+            raise _Miss
 
-    def objects(self, k: int = 1) -> list[tuple[str, str, str, str]]:
-        return self.rng.sample(OBJECTS, k)
+    def multiple(self, step: int, low: int = 2) -> int:
+        """An operand that is a multiple of `step` and at least `low`."""
+        x = self.num()
+        x -= x % step
+        self.ok(x)
+        if x < low:
+            raise _Miss
+        return x
 
-    def shape(self, shapes: dict[str, tuple[int, tuple[str, ...]]]) -> tuple[str, str] | None:
-        """Pick a shape whose step count fits max_steps, then one of its phrasings."""
-        allowed = [name for name, (steps, _) in shapes.items() if steps <= self.max_steps]
-        if not allowed:
-            return None
-        name = self.rng.choice(allowed)
-        return name, self.rng.choice(shapes[name][1])
+    def note(self, cost: Fraction) -> tuple[str, int]:
+        """The smallest bill that covers `cost` dollars, as (text, value)."""
+        note = next((n for n in templates.NOTES if n > cost), None)
+        if note is None:
+            raise _Miss
+        self.ok(note)
+        return _dollars(note), note
 
 
-Built = tuple[str, str] | None  # (question, expression), or None to ask for another sample
+Built = tuple[dict, str]  # (numbers for the template, expression)
 
 
 # ---------------------------------------------------------------------------------------------------
-# Families. Each returns (question, expression); templates use {A}, {B} for names and {items} etc.
-
-_TIMES_AS_MANY = {
-    "product": (1, (
-        "{A} has {a} {items}. {B} has {n} times as many {items} as {A}. How many {items} does {B} have?",
-        ("{B} collected {n} times as many {items} as {A}. If {A} collected {a} {items}, how many {items} "
-         "did {B} collect?"),
-        ("A shop sold {a} {items} on Monday and {n} times as many on Saturday. How many {items} did it "
-         "sell on Saturday?"),
-    )),
-    "together": (2, (
-        "{A} has {a} {items}, and {B} has {n} times as many. How many {items} do they have together?",
-        ("{B} owns {n} times as many {items} as {A}, who owns {a}. How many {items} do {A} and {B} own "
-         "altogether?"),
-        ("On Monday a farm stand sold {a} {items}. On Tuesday it sold {n} times as many. How many {items} "
-         "did it sell on the two days together?"),
-    )),
-    "difference": (2, (
-        ("{A} has {a} {items}. {B} has {n} times as many {items} as {A}. How many more {items} does {B} "
-         "have than {A}?"),
-        "{B} packed {n} times as many {items} as {A}, who packed {a}. How many more {items} did {B} pack?",
-    )),
-}  # fmt: skip
+# Families: each builder draws the numbers of one of its shapes and builds the expression; templates.py words it.
+# Builders raise _Miss when the draw does not fit (a subtraction would go negative, a number leaves its range).
 
 
-def _times_as_many(s: _Sampler) -> Built:
-    picked = s.shape(_TIMES_AS_MANY)
-    if picked is None:
-        return None
-    shape, template = picked
-    a, n = s.num(), s.num(small=True)
-    (A, B), (_, items, _, _) = s.names(2), s.objects()[0]
-    product = _op(_fmt_expr(a), "*", _fmt_expr(n))
-    expression = {
+def _times(s: _Sampler, shape: str) -> Built:
+    a, n, m, k = s.num(), s.num(small=True), s.num(), s.num(small=True)
+    if shape == "three" and n == k:
+        raise _Miss
+    product = _op(a, "*", n)
+    return {"a": a, "n": n, "m": m, "k": k}, {
         "product": product,
-        "together": _op(product, "+", _fmt_expr(a)),
-        "difference": _op(product, "-", _fmt_expr(a)),
+        "twice": _op(a, "*", 2),
+        "triple": _op(a, "*", 3),
+        "together": _op(product, "+", a),
+        "plus": _op(_op(product, "+", m), "+", a),
+        "three": _op(_op(product, "+", a), "+", _op(a, "*", k)),
     }[shape]
-    return template.format(A=A, B=B, a=_fmt(a), n=_fmt(n), items=items), expression
 
 
-_TOTAL_OVER_DAYS = {
-    "product": (1, (
-        "{A} {verb} {a} {items} every {period}. How many {items} does {A} {verb_base} in {b} {periods}?",
-        "Each {container} holds {a} {items}. How many {items} are in {b} {containers}?",
-        "A machine makes {a} {items} per {period}. How many {items} does it make in {b} {periods}?",
-        ("A warehouse receives {b} {containers} with {a} {items} in each. How many {items} does it "
-         "receive?"),
-    )),
-    "plus": (2, (
-        ("{A} already had {c} {items} and then {verb} {a} more every {period} for {b} {periods}. How many "
-         "{items} does {A} have now?"),
-        ("A store has {c} {items} on its shelves. A delivery brings {b} {containers} with {a} {items} in "
-         "each. How many {items} does the store have now?"),
-    )),
-    "minus": (2, (
-        ("A warehouse receives {b} {containers} with {a} {items} in each. {c} of the {items} are damaged. "
-         "How many undamaged {items} are there?"),
-        ("{A} {verb} {a} {items} every {period} for {b} {periods}, but {c} of them are returned. How many "
-         "{items} are not returned?"),
-    )),
-}  # fmt: skip
-
-
-def _total_over_days(s: _Sampler) -> Built:
-    picked = s.shape(_TOTAL_OVER_DAYS)
-    if picked is None:
-        return None
-    shape, template = picked
-    a, b = s.num(), s.num(small=True)
-    c = s.num() if shape == "plus" else s.num_between(2, a * b - 1) if shape == "minus" else 0
-    if c is None:
-        return None
-    product = _op(_fmt_expr(a), "*", _fmt_expr(b))
-    expression = {
-        "product": product,
-        "plus": _op(product, "+", _fmt_expr(c)),
-        "minus": _op(product, "-", _fmt_expr(c)),
+def _compare(s: _Sampler, shape: str) -> Built:
+    a, m = s.num(), s.num()
+    if shape == "fewer":
+        m = s.between(2, a - 2)
+    k = s.between(2, a + m - 2) if shape == "then_fewer" else 0
+    return {"a": a, "m": m, "k": k}, {
+        "more": _op(a, "+", m),
+        "fewer": _op(a, "-", m),
+        "total": _op(_op(a, "+", m), "+", a),
+        "then_fewer": _op(_op(a, "+", m), "-", k),
     }[shape]
-    (A,), (_, items, container, containers) = s.names(1), s.objects()[0]
-    verb, verb_base = s.rng.choice(RATE_VERBS)
-    period, periods = s.rng.choice(PERIODS)
-    question = template.format(
-        A=A, a=_fmt(a), b=_fmt(b), c=_fmt(c), items=items, container=container, containers=containers,
-        verb=verb, verb_base=verb_base, period=period, periods=periods,
-    )  # fmt: skip
-    return question, expression
 
 
-_EQUAL_SHARING = {
-    "share": (1, (
-        "{A} has {t} {items} and shares them equally among {d} {group}. How many {items} does each get?",
-        "{t} {items} are packed equally into {d} {containers}. How many {items} go into each {container}?",
-        "A school divides {t} {items} evenly between {d} {group}. How many {items} does each receive?",
-    )),
-    "keep_then_share": (2, (
-        ("{A} has {t} {items}, keeps {k} of them, and shares the rest equally among {d} {group}. How many "
-         "{items} does each get?"),
-        ("A shop has {t} {items}. After setting aside {k}, the rest are packed equally into {d} "
-         "{containers}. How many {items} are in each {container}?"),
-    )),
-}  # fmt: skip
+def _rate(s: _Sampler, shape: str) -> Built:
+    r, t, r2, t2, c = s.num(), s.num(small=True), s.num(), s.num(small=True), s.num()
+    two = _op(_op(r, "*", t), "+", _op(r2, "*", t2))
+    if shape == "two_less":
+        c = s.between(2, r * t + r2 * t2 - 2)
+    return {"r": r, "t": t, "r2": r2, "t2": t2, "c": c}, {
+        "product": _op(r, "*", t),
+        "plus": _op(_op(r, "*", t), "+", c),
+        "two": two,
+        "two_less": _op(two, "-", c),
+    }[shape]
 
 
-def _equal_sharing(s: _Sampler) -> Built:
-    picked = s.shape(_EQUAL_SHARING)
-    if picked is None:
-        return None
-    shape, template = picked
-    d = s.num(small=True)
-    k = s.num(small=True) if shape == "keep_then_share" else 0
-    # Build the dividend as quotient*divisor (+ the part kept back) so the division is exact. The
-    # dividend is an operand too, so first pick one of its digit counts that leaves room for a quotient
-    # of at least 2, then a quotient that keeps it there.
-    quotient_ranges = []
-    for digits in range(s.min_digits, s.max_digits + 1):
-        low, high = max(s.lo, 10 ** (digits - 1)), 10**digits - 1
-        q_low, q_high = max(2, -(-(low - k) // d)), (high - k) // d
-        if q_low <= q_high:
-            quotient_ranges.append((q_low, q_high))
-    if not quotient_ranges:
-        return None
-    q_low, q_high = s.rng.choice(quotient_ranges)
-    t = s.rng.randint(q_low, q_high) * d + k
-    dividend = _op(_fmt_expr(t), "-", _fmt_expr(k)) if k else _fmt_expr(t)
-    expression = _op(dividend, "/", _fmt_expr(d))
-    (A,), (_, items, container, containers) = s.names(1), s.objects()[0]
-    question = template.format(
-        A=A, t=_fmt(t), k=_fmt(k), d=_fmt(d), items=items, container=container, containers=containers,
-        group=s.rng.choice(GROUPS),
-    )  # fmt: skip
-    return question, expression
-
-
-_BUY_THEN_USE = {
-    "use": (2, (
-        ("{A} buys {p} {containers} of {items}. Each {container} holds {k} {items}. {A} uses {u} of them "
-         "for a project. How many {items} are left?"),
-        ("{A} buys {p} {containers} with {k} {items} in each and gives {u} {items} to {B}. How many "
-         "{items} does {A} keep?"),
-        ("A club orders {p} {containers} of {k} {items}. {u} of the {items} turn out to be broken and are "
-         "thrown away. How many good {items} remain?"),
-    )),
-    "had_then_use": (3, (
-        ("{A} already has {h} {items} and buys {p} {containers} with {k} {items} in each. After using {u} "
-         "{items}, how many {items} does {A} have?"),
-        ("{A} had {h} {items}, then bought {p} more {containers} of {k} {items} each, and gave {u} {items} "
-         "to {B}. How many {items} does {A} have now?"),
-    )),
-}  # fmt: skip
-
-
-def _buy_then_use(s: _Sampler) -> Built:
-    picked = s.shape(_BUY_THEN_USE)
-    if picked is None:
-        return None
-    shape, template = picked
-    p, k = s.num(small=True), s.num()
-    h = s.num() if shape == "had_then_use" else 0
-    u = s.num_between(2, p * k + h - 1)
-    if u is None:
-        return None
-    bought = _op(_fmt_expr(k), "*", _fmt_expr(p))
-    total = _op(bought, "+", _fmt_expr(h)) if h else bought
-    expression = _op(total, "-", _fmt_expr(u))
-    (A, B), (_, items, container, containers) = s.names(2), s.objects()[0]
-    question = template.format(
-        A=A, B=B, p=_fmt(p), k=_fmt(k), h=_fmt(h), u=_fmt(u), items=items, container=container,
-        containers=containers,
-    )  # fmt: skip
-    return question, expression
-
-
-_CHAIN_START = (
-    "{A} has {x} {items}.",
-    "{A} starts the week with {x} {items}.",
-    "There are {x} {items} in {A}'s storeroom.",
-)
-_CHAIN_START_PRODUCT = (
-    "{A} buys {p} {containers} of {items} with {x} {items} in each.",
-    "{A} receives {p} {containers}, each holding {x} {items}.",
-)
-_CHAIN_STEP = {
-    "+": (
-        "{B} gives {A} {x} more {items}.",
-        "Then {A} buys another {x} {items}.",
-        "Later, {A} finds {x} more {items}.",
-    ),
-    "-": (
-        "{A} gives {x} {items} to {B}.",
-        "Then {A} sells {x} of the {items}.",
-        "Sadly, {x} of the {items} get lost.",
-    ),
-    "*": (
-        "Over the next month, {A}'s stock of {items} grows to {x} times its size.",
-        "{A} then ends up with {x} times as many {items} as that.",
-    ),
-    "/": (
-        "{A} splits the {items} equally into {x} {containers} and keeps only one {container}.",
-        "{A} shares the {items} equally among {x} people and keeps one share.",
-    ),
-}
-_CHAIN_END = ("How many {items} does {A} have now?", "How many {items} does {A} end up with?")
-
-
-def _divisors_in(value: int, low: int, high: int) -> list[int]:
-    """Divisors of value within [low, high], in increasing order (trial division up to sqrt)."""
-    found = set()
-    for i in range(1, math.isqrt(value) + 1):
-        if value % i == 0:
-            found.update((i, value // i))
-    return sorted(x for x in found if low <= x <= high)
-
-
-def _multi_step(s: _Sampler) -> Built:
-    if s.max_steps < 2:
-        return None
-    steps = s.rng.randint(2, s.max_steps)
-    (A, B), (_, items, container, containers) = s.names(2), s.objects()[0]
-    fields = {"A": A, "B": B, "items": items, "container": container, "containers": containers}
-    x, p = s.num(), s.num(small=True)
-    if s.rng.random() < 0.5 and x * p <= s.cap:
-        # Start from a product ("buys p boxes of x"), which is the first of the steps.
-        value, expression = x * p, _op(_fmt_expr(x), "*", _fmt_expr(p))
-        sentences = [s.rng.choice(_CHAIN_START_PRODUCT).format(x=_fmt(x), p=_fmt(p), **fields)]
-        steps -= 1
-    else:
-        value, expression = x, _fmt_expr(x)
-        sentences = [s.rng.choice(_CHAIN_START).format(x=_fmt(x), **fields)]
-    used: set[str] = set()
-    for _ in range(steps):
-        # Try the operators in random order and take the first that keeps the running value a positive
-        # integer no larger than the cap, with every operand in range; "-" and "/" may not always fit.
-        ops = ["+", "-", "*", "/"]
-        s.rng.shuffle(ops)
-        for op in ops:
-            if op == "+":
-                x = s.num()
-                new = value + x
-            elif op == "-":
-                x = s.num_between(2, value - 1)
-                new = value - x if x is not None else 0
-            elif op == "*":
-                x = s.num(small=True)
-                new = value * x
-            else:
-                divisors = _divisors_in(value, s.lo, min(s.hi, value // 2))
-                x = s.rng.choice(divisors) if divisors else None
-                new = value // x if x is not None else 0
-            if x is not None and 0 < new <= s.cap:
-                break
-        else:
-            return None
-        value, expression = new, _op(expression, op, _fmt_expr(x))
-        # Prefer a phrasing not used yet in this story, so "gives 12 more" is not said twice verbatim.
-        template = s.rng.choice([t for t in _CHAIN_STEP[op] if t not in used] or _CHAIN_STEP[op])
-        used.add(template)
-        sentences.append(template.format(x=_fmt(x), **fields))
-    sentences.append(s.rng.choice(_CHAIN_END).format(**fields))
-    return " ".join(sentences), expression
-
-
-_MONEY = {
-    "cost": (1, (
-        "{A} buys {q} {items} at {p} each. How much does {A} spend, in dollars?",
-        "One {item} costs {p}. How many dollars do {q} {items} cost?",
-    )),
-    "change": (2, (
-        "{A} buys {q} {items} at {p} each and pays with {note}. How much change, in dollars, does {A} get?",
-        "{A} has {note} and buys {q} {items} that cost {p} each. How many dollars are left?",
-    )),
-    "two_items": (3, (
-        ("{A} buys {q} {items} at {p} each and {q2} {items2} at {p2} each. What is the total cost in "
-         "dollars?"),
-        ("A school orders {q} {items} for {p} each and {q2} {items2} for {p2} each. How many dollars does "
-         "the order cost?"),
-    )),
-}  # fmt: skip
-
-
-def _money_cents(s: _Sampler) -> Built:
-    picked = s.shape(_MONEY)
-    if picked is None:
-        return None
-    shape, template = picked
+def _cost(s: _Sampler, shape: str) -> Built:
     # Prices are drawn in cents, so a price's "digits" are those of its value in cents ($3.45 -> 3).
-    q, cents = s.num(small=True), s.num(small=shape == "change")
-    (p_text, p_expr), (A,) = _money(cents), s.names(1)
-    (item, items, _, _), (_, items2, _, _) = s.objects(2)
-    fields = {"A": A, "q": _fmt(q), "p": p_text, "item": item, "items": items, "items2": items2}
-    expression = _op(_fmt_expr(q), "*", p_expr)
-    if shape == "change":
-        # Pay with the smallest round amount that covers the bill, if it has an allowed digit count.
-        note = next((n for n in NOTES if n * 100 > q * cents), None)
-        if note is None or not s.lo <= note <= s.hi:
-            return None
-        expression, fields["note"] = _op(_fmt_expr(note), "-", expression), f"${note:,}"
-    elif shape == "two_items":
-        q2, cents2 = s.num(small=True), s.num()
-        (p2_text, p2_expr) = _money(cents2)
-        expression = _op(expression, "+", _op(_fmt_expr(q2), "*", p2_expr))
-        fields.update(q2=_fmt(q2), p2=p2_text)
-    # The point of the family is an answer with cents; a whole-dollar total is resampled.
-    if exact_value(expression).denominator == 1:
-        return None
-    return template.format(**fields), expression
+    q, cents, q2, cents2 = s.num(small=True), s.num(), s.num(small=True), s.num()
+    (p, price), (p2, price2) = _cents(cents), _cents(cents2)
+    bill, bill_cents = _op(q, "*", price), q * cents
+    if shape.startswith("two"):
+        bill, bill_cents = _op(bill, "+", _op(q2, "*", price2)), bill_cents + q2 * cents2
+    fields = {"q": q, "p": p, "q2": q2, "p2": p2}
+    if shape in ("change", "two_change"):
+        fields["note"], note = s.note(Fraction(bill_cents, 100))
+        bill = _op(note, "-", bill)
+    return fields, _op(12, "*", price) if shape == "dozen" else bill
 
 
-_FAMILY_BUILDERS: dict[str, Callable[[_Sampler], Built]] = {
-    "times_as_many": _times_as_many,
-    "total_over_days": _total_over_days,
-    "equal_sharing": _equal_sharing,
-    "buy_then_use": _buy_then_use,
-    "multi_step": _multi_step,
-    "money_cents": _money_cents,
-}
+def _share(s: _Sampler, shape: str) -> Built:
+    """Equal shares that come out whole: the last number drawn is lowered or raised so the total divides by d."""
+    d, p, t, h = s.num(small=True), s.num(small=True), s.num(), s.num()
+    k = s.num(small=True) if shape == "keep" else s.num()
+    g = s.between(2, p * k + h - 2 * d) if shape == "packs_give" else 0
+    if shape == "each":
+        t -= t % d
+        total, value = str(t), t
+    elif shape == "keep":
+        t -= (t - k) % d
+        total, value = _op(t, "-", k), t - k
+    else:
+        h += -(p * k + h - g) % d
+        total, value = _op(_op(p, "*", k), "+", h), p * k + h - g
+        total = _op(total, "-", g) if g else total
+    s.ok(t, h)
+    if value < 2 * d:
+        raise _Miss
+    return {"t": t, "d": d, "p": p, "k": k, "h": h, "g": g}, _op(total, "/", d)
+
+
+def _remainder(s: _Sampler, shape: str) -> Built:
+    """What is left over (%) or how many full groups (//); never a zero remainder or fewer than one group."""
+    t, d, k, p, h = s.num(), s.num(small=True), s.num(small=True), s.num(small=True), s.num()
+    total, value = {
+        "keep_left": (_op(t, "-", k), t - k),
+        "packs_left": (_op(_op(p, "*", k), "+", h), p * k + h),
+    }.get(shape, (str(t), t))
+    if value <= d or value % d == 0:
+        raise _Miss
+    return {"t": t, "d": d, "k": k, "p": p, "h": h}, _op(total, "//" if shape == "full" else "%", d)
+
+
+def _percent(s: _Sampler, shape: str) -> Built:
+    p = s.between(2, 95)
+    # Counts are multiples of what makes p% of them whole; prices are whole dollars (p% off gives cents).
+    x = s.num() if shape.startswith("discount") else s.multiple(100 // math.gcd(p, 100))
+    part = _op(_op(x, "*", p), "/", 100)
+    fields = {"x": _dollars(x) if shape.startswith("discount") else x, "p": p}
+    expression = {"of": part, "increase": _op(x, "+", part)}.get(shape, _op(x, "-", part))
+    if shape == "discount_change":
+        fields["note"], note = s.note(Fraction(x * (100 - p), 100))
+        expression = _op(note, "-", expression)
+    return fields, expression
+
+
+def _average(s: _Sampler, shape: str) -> Built:
+    if shape == "total":
+        m, n = s.num(), s.num(small=True)
+        return {"m": m, "n": n}, _op(m, "*", n)
+    count = {"two": 2, "three": 3, "four": 4}[shape]
+    values = [s.num() for _ in range(count)]
+    values[-1] -= sum(values) % count  # so the mean is whole
+    s.ok(values[-1])
+    total = str(values[0])
+    for v in values[1:]:
+        total = _op(total, "+", v)
+    return dict(zip("abcd", values, strict=False)), _op(total, "/", count)
+
+
+def _fraction(s: _Sampler, shape: str) -> Built:
+    d = 3 if "third" in shape else 2
+    x, y = s.multiple(d, low=2 * d), s.num()
+    return {"x": x, "y": y}, {
+        "half": _op(x, "/", 2),
+        "third": _op(x, "/", 3),
+        "third_left": _op(x, "-", _op(x, "/", 3)),
+        "half_left_buy": _op(_op(x, "-", _op(x, "/", 2)), "+", y),
+    }[shape]
+
+
+def _chain(s: _Sampler, shape: str) -> Built:
+    a, p, k = s.num(), s.num(small=True), s.num()
+    if shape == "give_buy":
+        b, c = s.between(2, a - 2), s.num()
+        return {"a": a, "b": b, "c": c}, _op(_op(a, "-", b), "+", c)
+    g = s.between(2, a + p * k - 4)
+    e = s.between(2, a + p * k - g - 2) if shape == "four" else 0
+    left = _op(_op(_op(p, "*", k), "+", a), "-", g)
+    return {"a": a, "p": p, "k": k, "g": g, "e": e}, _op(left, "-", e) if e else left
+
+
+def _savings(s: _Sampler, shape: str) -> Built:
+    """Weeks to save up: (goal - have) / weekly, where weekly is r, w*h, or w*h - e."""
+    # Weekly savings of at most a quarter of the largest operand leave room for a goal of two weeks or more.
+    if shape in ("hours", "spend"):
+        h = s.between(2, 60)  # hours a week
+        w = s.between(2, s.hi // (4 * h))
+        weekly, per_week, fields = w * h, _op(w, "*", h), {"h": h, "w": _dollars(w)}
+    else:
+        weekly = s.between(2, s.hi // 4)
+        per_week, fields = str(weekly), {"r": _dollars(weekly)}
+    if shape == "spend":
+        e = s.between(2, weekly - 2)
+        weekly, per_week, fields["e"] = weekly - e, _op(per_week, "-", e), _dollars(e)
+    have = 0 if shape == "weeks" else s.between(2, s.hi - 2 * weekly)
+    most_weeks = (s.hi - have) // weekly  # the answer, not an operand: any count from 2 up
+    if most_weeks < 2:
+        raise _Miss
+    goal = have + weekly * s.rng.randint(2, most_weeks)
+    s.ok(goal)
+    fields.update(goal=_dollars(goal), have=_dollars(have))
+    return fields, _op(_op(goal, "-", have) if have else goal, "/", per_week)
+
+
+FAMILY_BUILDERS: dict[str, Callable[[_Sampler, str], Built]] = {
+    "times": _times, "compare": _compare, "rate": _rate, "cost": _cost, "share": _share, "remainder": _remainder,
+    "percent": _percent, "average": _average, "fraction": _fraction, "chain": _chain, "savings": _savings,
+}  # fmt: skip
+
+# "family/shape" -> steps (binary operations). A template's id is "family/shape/tN".
+SHAPES = {
+    "times/product": 1, "times/twice": 1, "times/triple": 1, "times/together": 2, "times/plus": 3, "times/three": 4,
+    "compare/more": 1, "compare/fewer": 1, "compare/total": 2, "compare/then_fewer": 2,
+    "rate/product": 1, "rate/plus": 2, "rate/two": 3, "rate/two_less": 4,
+    "cost/total": 1, "cost/dozen": 1, "cost/change": 2, "cost/two": 3, "cost/two_change": 4,
+    "share/each": 1, "share/keep": 2, "share/packs": 3, "share/packs_give": 4,
+    "remainder/left": 1, "remainder/full": 1, "remainder/keep_left": 2, "remainder/packs_left": 3,
+    "percent/of": 2, "percent/discount": 3, "percent/increase": 3, "percent/discount_change": 4,
+    "average/total": 1, "average/two": 2, "average/three": 3, "average/four": 4,
+    "fraction/half": 1, "fraction/third": 1, "fraction/third_left": 2, "fraction/half_left_buy": 3,
+    "chain/give_buy": 2, "chain/buy_give": 3, "chain/four": 4,
+    "savings/weeks": 1, "savings/weeks_have": 2, "savings/hours": 3, "savings/spend": 4,
+}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------
 # Generation
+
+
+class Template(NamedTuple):
+    id: str  # "family/shape/tN"
+    pool: str  # "train", "dev" or "ood"
+    text: str
+
+    @property
+    def shape(self) -> str:
+        return self.id.rsplit("/", 1)[0]
+
+    @property
+    def family(self) -> str:
+        return self.id.split("/", 1)[0]
+
+    @property
+    def steps(self) -> int:
+        return SHAPES[self.shape]
+
+
+TEMPLATES = tuple(Template(*t) for t in templates.TEMPLATES)
+FAMILIES = tuple(dict.fromkeys(t.family for t in TEMPLATES))
+# pool -> (family, steps) -> its templates
+CELLS: dict[str, dict[tuple[str, int], list[Template]]] = {}
+for _t in TEMPLATES:
+    CELLS.setdefault(_t.pool, {}).setdefault((_t.family, _t.steps), []).append(_t)
+
+
+def render(template: Template, s: _Sampler, vocabulary: str) -> tuple[str, str] | None:
+    """(question, expression) for one filling of `template` with words of `vocabulary`, or None to draw again."""
+    try:
+        numbers, expression = FAMILY_BUILDERS[template.family](s, template.shape.split("/")[1])
+    except _Miss:
+        return None
+    a, b, c = s.rng.sample(templates.PEOPLE[vocabulary], 3)
+    (item, items, container, containers), (item2, items2, _, _), (_, others, _, _) = s.rng.sample(
+        templates.ITEMS[vocabulary], 3
+    )
+    words = {
+        "A": a, "B": b, "C": c, "item": item, "items": items, "a_item": _a(item), "container": container,
+        "containers": containers, "a_container": _a(container), "item2": item2, "items2": items2, "others": others,
+        "noise": _fmt(s.num()), "group": s.rng.choice(templates.GROUPS),
+    }  # fmt: skip
+    numbers = {k: _fmt(v) if isinstance(v, int) else v for k, v in numbers.items()}
+    return template.text.format(**words, **numbers), expression
 
 
 def check_knobs(n: int, min_digits: int, max_digits: int, max_steps: int) -> str | None:
@@ -610,54 +504,68 @@ def check_knobs(n: int, min_digits: int, max_digits: int, max_steps: int) -> str
     return None
 
 
+def iter_problems(
+    split: str, seed: int, min_digits: int = 2, max_digits: int = 4, max_steps: int = 4
+) -> Iterator[Problem]:
+    """The endless stream of distinct problems of `split` that `generate` takes its first n from.
+
+    train and test draw a step count (STEP_WEIGHTS), then a family, then a train template. dev and test-ood
+    follow the (family, steps) of the test stream with the same arguments one for one, so the sets match cell
+    for cell. Raises ValueError when MAX_MISSES draws in a row bring no new problem.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    complaint = check_knobs(1, min_digits, max_digits, max_steps)
+    if complaint:
+        raise ValueError(complaint)
+    return _stream(split, seed, min_digits, max_digits, max_steps)
+
+
+def _stream(split: str, seed: int, min_digits: int, max_digits: int, max_steps: int) -> Iterator[Problem]:
+    pool, vocabulary, arithmetic = SPLIT_POOLS[split]
+    knobs = (min_digits, max_digits, max_steps)
+    rng = random.Random(f"{split}:{seed}:{min_digits}:{max_digits}:{max_steps}")
+    sampler = _Sampler(rng, min_digits, max_digits)
+    cells = CELLS[pool]
+    quotas = None if pool == "train" else ((p.family, p.steps) for p in iter_problems("test", seed, *knobs))
+    step_counts = list(range(1, max_steps + 1))
+    families = {k: [f for f in FAMILIES if (f, k) in cells] for k in step_counts}
+    seen_questions: set[str] = set()
+    seen_expressions: set[str] = set()
+    for index in itertools.count():
+        cell = next(quotas) if quotas else None
+        for attempt in range(MAX_MISSES):
+            if quotas is None and attempt % CELL_TRIES == 0:
+                steps = rng.choices(step_counts, STEP_WEIGHTS[:max_steps])[0]
+                cell = (rng.choice(families[steps]), steps)
+            template = rng.choice(cells[cell])
+            built = render(template, sampler, vocabulary)
+            if built is None or split_of(built[1]) != arithmetic:
+                continue
+            if built[0] not in seen_questions and built[1] not in seen_expressions:
+                break
+        else:
+            # Narrow settings (say, one-digit operands) have few distinct problems: give up instead of looping.
+            raise ValueError(
+                f"found only {index} distinct {split} problems with digits {min_digits}..{max_digits} and "
+                f"max_steps {max_steps}; widen the settings"
+            )
+        question, expression = built
+        seen_questions.add(question)
+        seen_expressions.add(expression)
+        answer = format_number(evaluate(expression))  # exact_value without its op check: ours are + - * / // %
+        yield Problem(f"{split}-{seed}-{index:05d}", question, answer, expression, *cell, template.id)
+
+
 def generate(
     split: str, n: int, seed: int, min_digits: int = 2, max_digits: int = 4, max_steps: int = 4
 ) -> list[Problem]:
-    """`n` distinct problems of `split`; the same arguments always give the same list."""
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    """The first `n` problems of `iter_problems`; the same arguments always give the same list, and a shorter
+    list is a prefix of a longer one."""
     complaint = check_knobs(n, min_digits, max_digits, max_steps)
     if complaint:
         raise ValueError(complaint)
-    rng = random.Random(f"{split}:{seed}:{min_digits}:{max_digits}:{max_steps}")
-    sampler = _Sampler(rng, min_digits, max_digits, max_steps)
-    problems: list[Problem] = []
-    seen_questions: set[str] = set()
-    seen_expressions: set[str] = set()
-    misses = 0
-    while len(problems) < n:
-        # Narrow settings (say, one-digit operands) have few distinct problems: once thousands of
-        # samples in a row bring nothing new, the space is used up, so give up instead of looping.
-        misses += 1
-        if misses > MAX_MISSES:
-            raise ValueError(
-                f"found only {len(problems)} distinct {split} problems of the {n} asked for with digits "
-                f"{min_digits}..{max_digits} and max_steps {max_steps}; widen the settings"
-            )
-        family = rng.choice(FAMILIES)
-        built = _FAMILY_BUILDERS[family](sampler)
-        if built is None:
-            continue
-        question, expression = built
-        if split_of(expression) != split:
-            continue
-        if question in seen_questions or expression in seen_expressions:
-            continue
-        value, steps = exact_value(expression), _steps(expression)
-        misses = 0
-        seen_questions.add(question)
-        seen_expressions.add(expression)
-        problems.append(
-            Problem(
-                f"{split}-{seed}-{len(problems):05d}",
-                question,
-                format_number(value),
-                expression,
-                family,
-                steps,
-            )
-        )
-    return problems
+    return list(itertools.islice(iter_problems(split, seed, min_digits, max_digits, max_steps), n))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -719,6 +627,12 @@ def load_problems(source: str) -> list[Problem]:
     raise ValueError(f"cannot load problems from {source!r}: no such file")
 
 
+def set_name(path: str | Path) -> str:
+    """ "test", "test-ood", "dev" or "external" for the committed sets, else the file's stem."""
+    names = {p.resolve(): name for name, p in SET_FILES.items()} | {EXTERNAL_SET.resolve(): "external"}
+    return names.get(Path(path).resolve(), Path(path).stem)
+
+
 def write_jsonl(problems: Iterable[Problem], path: str | Path) -> None:
     """Write problems as JSONL, one object per line, keys in field order."""
     path = Path(path)
@@ -743,7 +657,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="output JSONL file (default: standard output)")
     parser.add_argument("--min-digits", type=int, default=2, help="fewest digits per operand")
     parser.add_argument("--max-digits", type=int, default=4, help="most digits per operand")
-    parser.add_argument("--max-steps", type=int, default=4, help="most operations per problem")
+    parser.add_argument("--max-steps", type=int, default=4, help="most operations per problem (1..4)")
     args = parser.parse_args(argv)
     complaint = check_knobs(args.n, args.min_digits, args.max_digits, args.max_steps)
     if complaint:

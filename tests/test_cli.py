@@ -34,7 +34,7 @@ def test_help_shows_the_defaults(command, flag_help):
         (["simple_train.py", "--steps", "x"], "argument --steps: invalid int value: 'x'"),
         (["reproduce.py", "--seeds", "x"], "argument --seeds: invalid int value: 'x'"),
         ([*BENCH, "--ways", "xyz"], "--ways a subset of 'abc'"),
-        (["dataset.py", "--split", "dev", "--n", "1"], "argument --split: invalid choice: 'dev'"),
+        (["dataset.py", "--split", "validation", "--n", "1"], "argument --split: invalid choice: 'validation'"),
     ],
     ids=["simple_eval", "simple_eval_tool", "simple_train", "reproduce", "bench", "dataset"],
 )
