@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 import cli
 import runs
-from dataset import DEFAULT_TEST_SET, load_problems
+from dataset import DEFAULT_TEST_SET, load_problems, set_name
 from engines import EngineError, choose_backend
 from engines.models import ModelError, load_model, load_tokenizer, model_name, resolve_model
 from episode import FAILURES, Sampling, run_episode, template_ignores_tools
@@ -155,6 +155,15 @@ def chaining_line(summary: dict) -> str:
     return f"counted tool calls per episode {{{histogram}}}; mean dependent calls on 3+ step problems: {tail}"
 
 
+def gpu_usage(t0: float) -> dict:
+    """This process's peak GPU memory and the seconds it held the GPU (None on the CPU)."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return {"peak_gpu_gib": None, "gpu_s": None}
+    return {"peak_gpu_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2), "gpu_s": round(time.time() - t0, 1)}
+
+
 def table_row(model: str, dataset: str, summary: dict, use_tool: bool) -> str:
     cells = ", ".join("-" if a is None else f"{a:.0%}" for a in summary["accuracy_per_seed"].values())
     return f"| {model} | {dataset} | {cells} | {'yes' if use_tool else 'no'} |"
@@ -188,9 +197,7 @@ def main(args, use_tool: bool, script: str, parser: argparse.ArgumentParser) -> 
         problems = load_problems(args.dataset)
     except ValueError as e:
         parser.exit(2, f"error: {e}\n")
-    dataset_name = (
-        "synthetic-test" if Path(args.dataset).resolve() == DEFAULT_TEST_SET.resolve() else Path(args.dataset).stem
-    )
+    dataset_name = set_name(args.dataset)
     out = Path(args.out or f"runs/{script}-{model_name(args.model)}")
     config = runs.config_of(args, script, NOT_CONFIG)
     runs.open_run(out, config)
@@ -231,14 +238,18 @@ def main(args, use_tool: bool, script: str, parser: argparse.ArgumentParser) -> 
         name, model_sha = previous.get("model", model_name(args.model)), previous.get("model_sha256")
     wanted = {(s, p.id) for s in args.seeds for p in select(problems, args.n, s)}
     records = [r for k, r in done.items() if k in wanted]
-    summary = {
-        "config": config,
-        "git_commit": runs.git_commit(),
-        "model": name,
-        "model_sha256": model_sha,
-        "dataset": dataset_name,
-        "wall_s": round(time.time() - t0, 1),
-    } | summarize(records, args.seeds)
+    summary = (
+        {
+            "config": config,
+            "git_commit": runs.git_commit(),
+            "model": name,
+            "model_sha256": model_sha,
+            "dataset": dataset_name,
+            "wall_s": round(time.time() - t0, 1),
+        }
+        | summarize(records, args.seeds)
+        | gpu_usage(t0)
+    )
     # Speed of this invocation alone (a resumed run only played what was missing), over the time episodes were
     # played: wall_s also holds loading (and, the first time, converting) the model.
     summary["new_episodes"] = len(new_tokens)

@@ -179,7 +179,7 @@ def test_openai_backend_against_a_real_server(server, tmp_path):
         out,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "| smollm2-135m | synthetic-test |" in result.stdout
+    assert "| smollm2-135m | test |" in result.stdout
     records = [json.loads(x) for x in (out / "episodes.jsonl").read_text().splitlines()]
     assert len(records) == 2 and all(r["completion_tokens"] > 0 and r["prompt_tokens"] > 0 for r in records)
     # SmolLM2's template ignores tools=, so the tool description travels in the system prompt.

@@ -6,7 +6,7 @@ import re
 import pytest
 from conftest import assert_one_line_error, run_script
 
-ROW = re.compile(r"^\| (\S+) \| synthetic-test \| (\d+%(, \d+%)*) \| (yes|no) \|$", re.MULTILINE)
+ROW = re.compile(r"^\| (\S+) \| test \| (\d+%(, \d+%)*) \| (yes|no) \|$", re.MULTILINE)
 SMALL = ["--n", "2", "--max-new-tokens", "24", "--batch-size", "4"]
 
 
