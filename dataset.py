@@ -39,8 +39,8 @@ DEFAULT_TEST_SET = SET_FILES["test"]
 # sha256 of the committed sets (python dataset.py --split X --n 1000 --seed 0); regenerate and update on change.
 SET_SHA256 = {
     "test": "6676cbeab1c47e609d582b749c1d4e665b1bdec0a0246e9715bd90e70b8d2fc7",
-    "test-ood": "b5f5889ba41b22f1a8e6c178f8e735bebacea95fc42606ebd2294ded95de656f",
-    "dev": "2d47654b6eed3243819f28159f7bc5063c8e24212659474b1e0f9da99b8c247c",
+    "test-ood": "d65f80158c88c0295b89d258fb3e716f26a05e4672dcbff3b533a9b3e6d7d2bf",
+    "dev": "b2fc43566f037704ce217d5147c8ac7943547787fbd23e371736eafd40a98406",
 }
 
 SPLITS = ("train", "test", "dev", "test-ood")
