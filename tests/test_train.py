@@ -185,12 +185,16 @@ def test_lora_on_the_mlp_trains_and_the_decoder_uses_it(smollm2):
     prompt = tok("<|im_start|>user\nWhat is 12*34?<|im_end|>\n<|im_start|>assistant\n")["input_ids"]
     batch = [grpo.Sample(prompt, tok("<answer>408</answer>")["input_ids"], 1.0),
              grpo.Sample(prompt, tok("<answer>48</answer>")["input_ids"], -1.0)]  # fmt: skip
-    optimizer = torch.optim.AdamW([p for p in lm.parameters() if p.requires_grad], lr=1e-2)
+    optimizer = torch.optim.AdamW([p for p in lm.parameters() if p.requires_grad], lr=1e-3)
     before = [lp.sum().item() for lp in grpo.completion_logprobs(lm, batch, tok.pad_token_id)]
-    for _ in range(3):
-        grpo.update(lm, optimizer, batch, pad_id=tok.pad_token_id)
+    grpo.update(lm, optimizer, batch, pad_id=tok.pad_token_id)
     after = [lp.sum().item() for lp in grpo.completion_logprobs(lm, batch, tok.pad_token_id)]
     assert after[0] > before[0] and after[1] < before[1]
+    with torch.no_grad():  # an adapter far enough from zero that the greedy turn must change with it
+        torch.manual_seed(0)
+        for name, p in lm.named_parameters():
+            if "lora_B" in name:
+                p.normal_(std=0.02)
 
     engine = LocalEngine(lm, tok, batch_size=2)
     greedy = Sampling(0.0, 0, 12)
