@@ -15,6 +15,7 @@ stops); a changed configuration is refused.
 
 import argparse
 import asyncio
+import itertools
 import json
 import time
 from pathlib import Path
@@ -107,9 +108,13 @@ def load_eval_sets(p: argparse.ArgumentParser, args) -> dict[str, list]:
     return sets
 
 
-def train_questions(seed: int, pos: int, n: int) -> list:
-    """`n` questions of the run's train-split stream from position `pos` on."""
-    return generate("train", pos + n, seed)[pos:]
+def train_stream(seed: int, pos: int):
+    """The run's train-split questions from position `pos` on, without end (generate's draws are prefixes of one
+    another: each chunk is the next part of one stream)."""
+    n = max(2 * pos, 64)
+    while True:
+        yield from generate("train", n, seed)[pos:]
+        pos, n = n, 2 * n
 
 
 async def play_groups(engine, problems, args, tools_in_prompt: bool, sampling: Sampling) -> list[list]:
@@ -119,24 +124,25 @@ async def play_groups(engine, problems, args, tools_in_prompt: bool, sampling: S
     return [episodes[i : i + args.group_size] for i in range(0, len(episodes), args.group_size)]
 
 
-async def play_step(engine, args, step: int, pos: int, weights: rewards.Weights, tools_in_prompt: bool):
-    """The groups of `step`: those of --questions-per-step questions of the train stream from `pos` on; then, for
-    up to --refill-rounds rounds, each group whose episodes all scored the same replaced by the group of the next
-    question. Each round samples with its own seed, so a resumed run plays what the uninterrupted one did.
-    Returns the groups, their scores, every episode played (replaced groups too) and the new stream position."""
+async def play_step(engine, args, step: int, stream, weights: rewards.Weights, tools_in_prompt: bool):
+    """The groups of `step`: those of the next --questions-per-step questions of the train stream; then, for up to
+    --refill-rounds rounds, each group whose episodes all scored the same replaced by the group of the next question.
+    Each round samples with its own seed, so a resumed run plays what the uninterrupted one did. Returns the groups,
+    their scores, every episode played (replaced groups too) and how many questions were drawn."""
     groups, scores, played = [None] * args.questions_per_step, [None] * args.questions_per_step, []
-    todo = list(range(args.questions_per_step))
+    todo, drawn = list(range(args.questions_per_step)), 0
     for round_ in range(args.refill_rounds + 1):
         sampling = Sampling(args.temperature, derive_seed(args.seed, "train", step, round_), args.max_new_tokens)
-        fresh = await play_groups(engine, train_questions(args.seed, pos, len(todo)), args, tools_in_prompt, sampling)
-        pos += len(todo)
+        questions = list(itertools.islice(stream, len(todo)))
+        fresh = await play_groups(engine, questions, args, tools_in_prompt, sampling)
+        drawn += len(todo)
         for i, group in zip(todo, fresh, strict=True):
             groups[i], scores[i] = group, [rewards.reward(ep, weights) for ep in group]
         played += [ep for group in fresh for ep in group]
         todo = [i for i in todo if grpo.group_advantages(scores[i], False) is None]  # None: no signal
         if not todo:
             break
-    return groups, scores, played, pos
+    return groups, scores, played, drawn
 
 
 async def evaluate(engine, eval_sets: dict, args, step: int, out: Path, tools_in_prompt: bool) -> dict[str, dict]:
@@ -158,28 +164,30 @@ def eval_columns(eval_sets: dict, summaries: dict | None) -> dict:
 async def train(args, updater, out: Path, weights: rewards.Weights, eval_sets: dict, reporter=None) -> dict | None:
     """The GRPO loop over an updater (engines/lora.py or engines/art.py): play, score, update, evaluate, log, save.
     Returns the final summary, or None when stopped early by --max-minutes or already done."""
-    engine, step, started = updater.engine, updater.step, time.time()
+    engine, tools_in_prompt, step, started = updater.engine, updater.tools_in_prompt, updater.step, time.time()
     reporter = reporter or runs.Reporter("none", out, {})
     runs.truncate_metrics(out, step)  # steps logged after the last checkpoint run again
     pos = runs.data_position(out, step)  # where the checkpoint's step left the train stream
+    stream = train_stream(args.seed, pos)
     if step == 0 and not runs.read_metrics(out):  # the untrained policy, where the curves start
-        summaries = await evaluate(engine, eval_sets, args, 0, out, updater.tools_in_prompt)
+        summaries = await evaluate(engine, eval_sets, args, 0, out, tools_in_prompt)
         row = {"step": 0, "data_pos": 0} | eval_columns(eval_sets, summaries)
         runs.append_metrics(out, row)
         reporter.log(row)
         print(json.dumps(row), flush=True)
     while step < args.steps:
-        t0, start = time.time(), pos
-        groups, scores, played, pos = await play_step(engine, args, step + 1, pos, weights, updater.tools_in_prompt)
+        t0 = time.time()
+        groups, scores, played, drawn = await play_step(engine, args, step + 1, stream, weights, tools_in_prompt)
+        pos += drawn
         result = await updater.update(groups, scores)
         step = result["step"]  # the backend's own count (ART keeps its own)
         runs.write_rollouts(out, step, groups)
         summaries, final = None, step >= args.steps
         if final or (args.eval_every and step % args.eval_every == 0):
-            summaries = await evaluate(engine, eval_sets, args, step, out, updater.tools_in_prompt)
+            summaries = await evaluate(engine, eval_sets, args, step, out, tools_in_prompt)
         row = {"step": step} | rewards.batch_metrics(played, weights)  # over every question drawn
         row["skipped_groups"] = sum(grpo.group_advantages(s, False) is None for s in scores)
-        row |= {"refilled": pos - start - args.questions_per_step, "data_pos": pos}
+        row |= {"refilled": drawn - args.questions_per_step, "data_pos": pos}
         row |= {k: result[k] for k in ("loss", "grad_norm", "train_tokens")}
         row |= eval_columns(eval_sets, summaries) | {"step_s": round(time.time() - t0, 1)} | peak_gpu_memory()
         runs.append_metrics(out, row)

@@ -27,6 +27,13 @@ def eval_files(folder) -> list[str]:
     return ["--eval-sets", "test", str(folder / "test-ood.jsonl"), str(folder / "dev.jsonl")]
 
 
+def test_the_train_stream_is_generate_s_draw_from_any_position():
+    first = dataset.generate("train", 300, 4)
+    for pos in (0, 5, 64, 130):
+        stream = simple_train.train_stream(4, pos)
+        assert [next(stream).id for _ in range(300 - pos)] == [p.id for p in first[pos:]]
+
+
 def stream_ids(seed: int, start: int, stop: int) -> set[str]:
     return {p.id for p in dataset.generate("train", stop, seed)[start:]}
 
@@ -154,9 +161,11 @@ def test_groups_without_signal_are_replaced_by_the_next_questions(rounds, skippe
     args = simple_train.build_parser().parse_args(["--questions-per-step", "4", "--group-size", "2", "--seed", "7",
                                                    "--refill-rounds", str(rounds)])  # fmt: skip
     engine, weights = ScriptedEngine(7), rewards.Weights()
-    groups, scores, episodes, pos = asyncio.run(simple_train.play_step(engine, args, 1, 0, weights, False))
+    stream = simple_train.train_stream(7, 0)
+    groups, scores, episodes, drawn = asyncio.run(simple_train.play_step(engine, args, 1, stream, weights, False))
     position = {p.id: i for i, p in enumerate(dataset.generate("train", 50, 7))}
-    assert sorted({position[ep.problem.id] for ep in episodes}) == played and pos == len(played)
+    assert sorted({position[ep.problem.id] for ep in episodes}) == played and drawn == len(played)
+    assert next(stream).id == dataset.generate("train", drawn + 1, 7)[drawn].id  # the stream goes on after them
     assert len(episodes) == 2 * len(played)  # replaced groups count in the step's metrics too
     # Round 1 replaces the groups of 1 and 3 by those of 4 and 5; round 2 the one of 5 by the one of 6. The groups
     # keep their places, and those with a signal are never replaced.
