@@ -63,7 +63,7 @@ def test_train_stops_resumes_and_the_adapter_evaluates(smollm2, tmp_path):
         assert r["refilled"] == 1 or r["skipped_groups"] == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["step"] == 2 and summary["n_episodes"] == 1 and summary["config"]["group_size"] == 2
-    assert set(summary["evals"]) == {"test", "test-ood", "dev"} and summary["evals"]["dev"]["n_episodes"] == 2
+    assert set(summary["evals"]) == {"test", "test-ood", "dev"} and summary["evals"]["dev"]["n_episodes"] == 1
     for name in ("test", "test-ood", "dev"):
         assert [p.name for p in sorted((out / "eval" / name).iterdir())] == ["step-0000.jsonl", "step-0002.jsonl"]
         assert f"step 2: {name} accuracy" in second.stdout
