@@ -386,7 +386,7 @@ def _left_out(run: Path) -> set[Path]:
     art: all but the highest numbered folder of each `checkpoints` folder under OUT/art)."""
     keep = latest_checkpoint(run)
     left = {p for p in _checkpoints(run) if p != keep}
-    for folder in (run / "art").rglob("checkpoints") if (run / "art").is_dir() else ():
+    for folder in [p for p in (run / "art").rglob("checkpoints") if p.is_dir()]:
         steps = [p for p in folder.iterdir() if p.is_dir() and p.name.isdigit()]
         left |= {p for p in steps if int(p.name) < max(int(q.name) for q in steps)}
     return left

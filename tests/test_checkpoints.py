@@ -168,3 +168,15 @@ def test_a_packed_run_unpacks_elsewhere_and_resumes(trained, tmp_path):
 def test_pack_and_unpack_refuse_bad_input_with_one_line(tmp_path, args, message):
     result = run_script("runs.py", *[a.format(tmp=tmp_path) for a in args], timeout=120)
     assert_one_line_error(result, message)
+
+
+def test_a_pack_of_an_art_run_keeps_only_its_newest_checkpoint(tmp_path):
+    run, checkpoints = tmp_path / "run", tmp_path / "run" / "art" / "calc-rl" / "models" / "m" / "checkpoints"
+    for step, data in (("0003", b"old"), ("0012", b"new")):
+        (checkpoints / step).mkdir(parents=True)
+        (checkpoints / step / "adapter_model.safetensors").write_bytes(data)
+    (run / "config.json").write_text("{}\n")
+    runs.pack(run, tmp_path / "parts", 1)
+    runs.unpack(tmp_path / "parts", tmp_path / "dest")
+    newest = "art/calc-rl/models/m/checkpoints/0012/adapter_model.safetensors"
+    assert files(tmp_path / "dest") == {"config.json": b"{}\n", newest: b"new"}
