@@ -1,15 +1,19 @@
 """The run folder every script writes: its configuration (a rerun with another one is refused), the git commit,
 JSONL records, training metrics and curve, the episodes each step trained on, and the checkpoints that make a
-killed training run resumable.
+killed training run resumable; `pack` and `unpack` carry a run folder to another machine.
+
+    python runs.py pack RUN PARTS_DIR [--part-mib 15]   a gzipped tar in parts, and manifest.json (sha256 of each)
+    python runs.py unpack PARTS_DIR DEST                checks every part, then rebuilds the run folder in DEST
 
     OUT/config.json              what the run measures or trains (flags that change only speed are left out)
     OUT/episodes.jsonl           evals: one finished episode a line, appended as it finishes
-    OUT/metrics.jsonl            training: one line a step
-    OUT/curve.png                training: reward, train and test accuracy by step
+    OUT/metrics.jsonl            training: one line a step (step 0: the untrained policy's evals), with the train
+                                 stream's position after the step (`data_pos`, where a resumed run goes on)
+    OUT/curve.png                training: reward, train and eval accuracies by step
     OUT/rollouts/step-NNNN.jsonl training: the episodes of a step, with the sampled token ids
-    OUT/eval/step-NNNN.jsonl     training: the periodic eval's episodes
-    OUT/checkpoints/step-NNNN/   training, local backend: adapter, optimizer moments, RNG states, data position,
-                                 and manifest.json (each file's size and sha256, checked before resuming from it)
+    OUT/eval/<set>/step-NNNN.jsonl  training: the periodic evals' episodes, one folder per eval set
+    OUT/checkpoints/step-NNNN/   training, local backend: adapter, optimizer moments, RNG states, step, and
+                                 manifest.json (each file's size and sha256, checked before resuming from it)
 """
 
 import errno
@@ -21,7 +25,10 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
+
+import cli
 
 KEEP_CHECKPOINTS = 2  # good ones: a damaged checkpoint never counts, so the last good one is never removed
 MANIFEST = "manifest.json"
@@ -118,6 +125,17 @@ def truncate_metrics(out: Path, step: int) -> None:
     (out / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
+def data_position(out: Path, step: int) -> int:
+    """The train stream's position after `step` (0 before the first): its metrics row's `data_pos`. The loop keeps
+    it there, not in the checkpoint, because both backends write that row and ART's checkpoints are ART's own."""
+    rows = [r for r in read_metrics(out) if r["step"] == step]
+    if rows:
+        return rows[-1]["data_pos"]
+    if step == 0:
+        return 0
+    raise CheckpointError(f"{out / 'metrics.jsonl'} has no row of step {step}, the checkpoint's: its data_pos is lost")
+
+
 def write_rollouts(out: Path, step: int, groups: list[list]) -> None:
     """The episodes a step trained on, group by group, each with the token ids sampled in its turns (None where
     the engine does not give them)."""
@@ -133,24 +151,32 @@ def plot_curve(out: Path) -> None:
     curve_figure(read_metrics(out), out.name).savefig(out / "curve.png", dpi=100)
 
 
+EVAL_CURVES = {"eval_acc": "test accuracy (greedy)", "eval_acc_ood": "test-ood accuracy (greedy)",
+               "eval_acc_dev": "dev accuracy (greedy)"}  # fmt: skip
+
+
 def curve_figure(rows: list[dict], title: str):
-    """Accuracies (train, and the greedy test-set eval) above, the train reward (mean and std) below, by step."""
+    """Accuracies (train, and each greedy eval set's) above, the train reward (mean and std) below, by step. The
+    step-0 row (the untrained policy's evals) has no train values."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (acc, reward) = plt.subplots(2, 1, figsize=(7, 5.5), sharex=True)
-    steps = [r["step"] for r in rows]
-    acc.plot(steps, [r["train_acc"] for r in rows], ".-", label="train accuracy (sampled)")
-    evals = [r for r in rows if r.get("eval_acc") is not None]
-    acc.plot([r["step"] for r in evals], [r["eval_acc"] for r in evals], "o-", label="test accuracy (greedy)")
+    every = [r["step"] for r in rows]
+    rows_ = [r for r in rows if "train_acc" in r]
+    steps = [r["step"] for r in rows_]
+    acc.plot(steps, [r["train_acc"] for r in rows_], ".-", label="train accuracy (sampled)")
+    for key, label in EVAL_CURVES.items():
+        if evals := [r for r in rows if r.get(key) is not None]:
+            acc.plot([r["step"] for r in evals], [r[key] for r in evals], "o-", label=label)
     acc.set(ylabel="accuracy", ylim=(-0.02, 1.02), title=f"GRPO training: {title}")
-    mean, std = [r["reward_mean"] for r in rows], [r["reward_std"] for r in rows]
+    mean, std = [r["reward_mean"] for r in rows_], [r["reward_std"] for r in rows_]
     reward.plot(steps, mean, ".-", color="tab:green", label="train reward (mean)")
     low, high = [m - s for m, s in zip(mean, std, strict=True)], [m + s for m, s in zip(mean, std, strict=True)]
     reward.fill_between(steps, low, high, color="tab:green", alpha=0.2, label="± std")
-    reward.set(xlabel="step", ylabel="reward", xlim=(min(steps, default=0) - 0.5, max(steps, default=0) + 0.5))
+    reward.set(xlabel="step", ylabel="reward", xlim=(min(every, default=0) - 0.5, max(every, default=0) + 0.5))
     for ax in (acc, reward):
         ax.grid(alpha=0.3)
         ax.legend(loc="best", fontsize=8)
@@ -213,8 +239,8 @@ def latest_checkpoint(out: Path) -> Path | None:
     return found
 
 
-def save_checkpoint(out: Path, step: int, model, optimizer, data_pos: int) -> Path:
-    """Adapter, optimizer moments (one file per moment, so each file stays small), RNG states, data position and the
+def save_checkpoint(out: Path, step: int, model, optimizer) -> Path:
+    """Adapter, optimizer moments (one file per moment, so each file stays small), RNG states, the step and the
     manifest, written to `step-NNNN.tmp` and renamed. Refuses an adapter with NaN or inf (CheckpointError)."""
     import torch
 
@@ -234,7 +260,7 @@ def save_checkpoint(out: Path, step: int, model, optimizer, data_pos: int) -> Pa
     if torch.cuda.is_available():
         rng["cuda"] = torch.cuda.get_rng_state_all()
     torch.save(rng, tmp / "rng.pt")
-    (tmp / "state.json").write_text(json.dumps({"step": step, "data_pos": data_pos}) + "\n")
+    (tmp / "state.json").write_text(json.dumps({"step": step}) + "\n")
     write_manifest(tmp)
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
@@ -298,3 +324,148 @@ class Reporter:
             self.writer.close()
         if self.run is not None:
             self.run.finish()
+
+
+# --- moving a run to another machine -----------------------------------------------------------------------------
+
+
+class PackError(Exception):
+    """A run folder that cannot be packed, or parts that cannot be unpacked; the message is one line."""
+
+
+class _PartWriter:
+    """A write-only stream cut into PARTS_DIR/part-NNNN files of at most `size` bytes, hashing each."""
+
+    def __init__(self, folder: Path, size: int):
+        self.folder, self.size, self.parts, self.file, self.hash = folder, size, [], None, None
+
+    def write(self, data) -> int:
+        data, done = memoryview(data), 0
+        while done < len(data):
+            if self.file is None or self.file.tell() >= self.size:
+                self.close()
+                self.file, self.hash = open(self.folder / f"part-{len(self.parts):04d}", "wb"), hashlib.sha256()
+            chunk = data[done : done + self.size - self.file.tell()]
+            self.file.write(chunk)
+            self.hash.update(chunk)
+            done += len(chunk)
+        return done
+
+    def close(self) -> None:
+        """Close the last part; `parts` lists each part's name, size and sha256."""
+        if self.file is not None:
+            self.parts.append({"name": Path(self.file.name).name, "size": self.file.tell(),
+                               "sha256": self.hash.hexdigest()})  # fmt: skip
+            self.file.close()
+            self.file = None
+
+
+class _PartReader:
+    """The parts read back as one stream."""
+
+    def __init__(self, files: list[Path]):
+        self.files, self.file = list(files), None
+
+    def read(self, n: int = -1) -> bytes:
+        out = b""
+        while n < 0 or len(out) < n:
+            if self.file is None:
+                if not self.files:
+                    break
+                self.file = open(self.files.pop(0), "rb")
+            chunk = self.file.read(-1 if n < 0 else n - len(out))
+            if not chunk:
+                self.file.close()
+                self.file = None
+            out += chunk
+        return out
+
+
+def _left_out(run: Path) -> set[Path]:
+    """The checkpoints a pack leaves out: all but the newest good one (local backend: OUT/checkpoints/step-NNNN;
+    art: all but the highest numbered folder of each `checkpoints` folder under OUT/art)."""
+    keep = latest_checkpoint(run)
+    left = {p for p in _checkpoints(run) if p != keep}
+    for folder in [p for p in (run / "art").rglob("checkpoints") if p.is_dir()]:
+        steps = [p for p in folder.iterdir() if p.is_dir() and p.name.isdigit()]
+        left |= {p for p in steps if int(p.name) < max(int(q.name) for q in steps)}
+    return left
+
+
+def pack(run: Path, parts_dir: Path, part_mib: int) -> dict:
+    """RUN as a gzipped tar in parts of `part_mib` MiB under PARTS_DIR, and PARTS_DIR/manifest.json; returns it."""
+    if not (run / "config.json").is_file():
+        raise PackError(f"{run} is no run folder (no config.json)")
+    if parts_dir.exists() and any(parts_dir.iterdir()):
+        raise PackError(f"{parts_dir} is not empty; pack into a new folder")
+    left = _left_out(run)
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    writer = _PartWriter(parts_dir, part_mib << 20)
+    files = 0
+    with tarfile.open(fileobj=writer, mode="w|gz") as tar:
+        for path in sorted(run.rglob("*")):
+            if not any(p in left for p in (path, *path.parents)) and (path.is_file() or path.is_dir()):
+                tar.add(path, arcname=str(path.relative_to(run)), recursive=False)
+                files += path.is_file()
+    writer.close()
+    manifest = {"run": run.name, "files": files, "parts": writer.parts}
+    (parts_dir / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest
+
+
+def unpack(parts_dir: Path, dest: Path) -> dict:
+    """Check every part against PARTS_DIR/manifest.json, then rebuild the run folder as DEST; returns the manifest."""
+    try:
+        manifest = json.loads((parts_dir / MANIFEST).read_text())
+        parts = [(parts_dir / p["name"], p["size"], p["sha256"]) for p in manifest["parts"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise PackError(f"no readable {MANIFEST} in {parts_dir}") from None
+    for path, size, sha in parts:
+        if not path.is_file():
+            raise PackError(f"{path.name} is missing from {parts_dir}; copy it again")
+        if path.stat().st_size != size or hashlib.sha256(path.read_bytes()).hexdigest() != sha:
+            raise PackError(f"{path.name} in {parts_dir} is damaged (not the manifest's sha256); copy it again")
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise PackError(f"{dest} exists and is not empty; unpack into a new folder")
+    tmp = dest.with_name(dest.name + ".unpacking")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        with tarfile.open(fileobj=_PartReader([p for p, _, _ in parts]), mode="r|gz") as tar:
+            tar.extractall(tmp, filter="data")
+    except (tarfile.TarError, EOFError, OSError) as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise PackError(f"cannot unpack {parts_dir}: {e}") from None
+    if dest.exists():
+        dest.rmdir()
+    tmp.rename(dest)
+    return manifest
+
+
+def main(argv=None) -> None:
+    p = cli.Parser(__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    packing = sub.add_parser("pack", help="pack a run folder into parts", description=pack.__doc__)
+    packing.add_argument("run", type=Path, help="the run folder (an --out of simple_train.py or an eval script)")
+    packing.add_argument("parts_dir", type=Path, help="where the parts and manifest.json go (new or empty)")
+    packing.add_argument("--part-mib", type=int, default=15, help="size of each part in MiB (1 to 15)")
+    unpacking = sub.add_parser("unpack", help="rebuild a run folder from its parts", description=unpack.__doc__)
+    unpacking.add_argument("parts_dir", type=Path, help="the folder holding the parts and manifest.json")
+    unpacking.add_argument("dest", type=Path, help="the run folder to create (new or empty)")
+    args = p.parse_args(argv)
+    try:
+        if args.command == "pack":
+            if not 1 <= args.part_mib <= 15:
+                p.error("--part-mib must be between 1 and 15 (every part stays under 16 MiB)")
+            m = pack(args.run, args.parts_dir, args.part_mib)
+            print(f"packed {m['files']} files of {args.run} into {len(m['parts'])} parts in {args.parts_dir}")
+        else:
+            m = unpack(args.parts_dir, args.dest)
+            print(f"unpacked {m['files']} files into {args.dest}")
+    except (PackError, CheckpointError) as e:
+        p.exit(1, f"error: {e}\n")
+    except OSError as e:
+        p.exit(1, f"error: {e.strerror or e}: {e.filename or ''}\n")
+
+
+if __name__ == "__main__":
+    main()

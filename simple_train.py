@@ -2,32 +2,41 @@
 
     python simple_train.py --model qwen2.5-coder-0.5b --steps 50 --questions-per-step 8 --group-size 8
 
-Each step plays --group-size episodes of --questions-per-step train-split questions with the shared episode loop,
-scores them, and updates a LoRA adapter: locally (engines/lora.py) or through ART (engines/art.py). Writes
-OUT/metrics.jsonl, OUT/curve.png, OUT/rollouts/, OUT/eval/, OUT/checkpoints/step-NNNN/ (the latest 2 good ones;
-evaluate one with `simple_eval_tool.py --adapter DIR`) and OUT/summary.json. Rerunning the same command resumes from
-the last good checkpoint (a damaged one is passed over with a warning; none good: the run stops); a changed
-configuration is refused.
+Each step plays --group-size episodes of --questions-per-step questions drawn from the run's train-split stream
+with the shared episode loop and scores them; a group whose episodes all scored the same (no signal for GRPO) is
+replaced by the group of the next question of the stream (--refill-rounds). Then it updates a LoRA adapter: locally
+(engines/lora.py) or through ART (engines/art.py). Greedy evals on --eval-sets before the first step, every
+--eval-every steps and at the end. Writes OUT/metrics.jsonl (a step-0 row: the untrained policy's evals),
+OUT/curve.png, OUT/rollouts/, OUT/eval/<set>/, OUT/checkpoints/step-NNNN/ (the latest 2 good ones; evaluate one with
+`simple_eval_tool.py --adapter DIR`) and OUT/summary.json. Rerunning the same command resumes from the last good
+checkpoint at the stream position of its step (a damaged one is passed over with a warning; none good: the run
+stops); a changed configuration is refused.
 """
 
 import argparse
 import asyncio
+import itertools
 import json
 import time
 from pathlib import Path
 
 import cli
+import dataset
 import evaluation
 import grpo
 import rewards
 import runs
-from dataset import DEFAULT_TEST_SET, generate, load_problems
+from dataset import generate, load_problems
 from engines import EngineError, choose_backend
 from engines.models import ModelError, model_name
 from episode import Sampling, derive_seed, run_episode
 
 # Flags that change how fast or how long a run goes, not what it learns: a resumed run may change them.
 NOT_CONFIG = {"out", "batch_size", "micro_batch", "max_minutes", "steps", "report_to"}
+DATA = Path(__file__).parent / "data"
+SET_FILES = getattr(dataset, "SET_FILES", {name: DATA / f"{name}.jsonl" for name in ("test", "test-ood", "dev")})
+set_name = getattr(dataset, "set_name", lambda path: Path(path).stem)
+METRIC = {"test": "eval_acc", "test-ood": "eval_acc_ood", "dev": "eval_acc_dev"}  # metrics.jsonl's key of each set
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,8 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--malformed-cap", type=float, default=w.malformed_cap, help="cap on the total malformed penalty (< 1)")
     add("--max-new-tokens", type=int, default=256, help="per assistant turn")
     add("--max-turns", type=int, default=5, help="tool rounds before an episode is cut")
-    add("--eval-every", type=int, default=10, help="greedy test-set eval every K steps (0: only at the end)")
-    add("--eval-n", type=int, default=100, help="test-set questions per eval (the first draw of seed 0)")
+    add("--refill-rounds", type=int, default=1, help="rounds replacing groups without signal by fresh questions")
+    add("--eval-sets", nargs="+", default=list(SET_FILES), help="greedy evals: set names or JSONL files")
+    add("--eval-every", type=int, default=10, help="evals every K steps (0: only before the first and at the end)")
+    add("--eval-n", type=int, default=500, help="questions per eval set (the first draw of seed 0)")
     add("--seed", type=int, default=0, help="seeds the questions, the LoRA init and the sampling")
     add("--max-minutes", type=float, help="stop cleanly after the step in progress once this much time has passed")
     add("--out", help="output folder (default: runs/train-<model>)")
@@ -72,18 +83,38 @@ def check_args(p: argparse.ArgumentParser, args) -> rewards.Weights:
         p.error("--group-size must be at least 2 (advantages compare episodes within a group)")
     if args.lr <= 0 or args.temperature <= 0 or args.clip <= 0:
         p.error("--lr, --temperature and --clip must be > 0")
-    if args.eval_every < 0 or (args.max_minutes is not None and args.max_minutes < 0):
-        p.error("--eval-every and --max-minutes must be >= 0")
+    if args.eval_every < 0 or args.refill_rounds < 0 or (args.max_minutes is not None and args.max_minutes < 0):
+        p.error("--eval-every, --refill-rounds and --max-minutes must be >= 0")
     weights = rewards.Weights(args.format_reward, args.malformed_penalty, args.malformed_cap)
     if complaint := rewards.check_weights(weights):
         p.error(complaint)
     return weights
 
 
-def train_questions(args, step: int) -> list:
-    """The questions of `step` (1-based): the next slice of the run's own train-split draw."""
-    pos = (step - 1) * args.questions_per_step
-    return generate("train", pos + args.questions_per_step, args.seed)[pos:]
+def load_eval_sets(p: argparse.ArgumentParser, args) -> dict[str, list]:
+    """The first --eval-n questions of seed 0's draw of each --eval-sets entry (a set name or a JSONL file), by set
+    name; a missing or unreadable file stops the run here, before any model is loaded."""
+    sets = {}
+    for entry in args.eval_sets:
+        path = Path(SET_FILES.get(entry, entry))
+        if entry in SET_FILES and not path.is_file():
+            p.error(f"--eval-sets: the {entry} set's file {path} is missing")
+        if not path.is_file():
+            p.error(f"--eval-sets: {entry} is neither a set name ({', '.join(SET_FILES)}) nor a file")
+        try:
+            sets[set_name(path)] = evaluation.select(load_problems(str(path)), args.eval_n, seed=0)
+        except ValueError as e:
+            p.error(f"--eval-sets: {e}")
+    return sets
+
+
+def train_stream(seed: int, pos: int):
+    """The run's train-split questions from position `pos` on, without end (generate's draws are prefixes of one
+    another: each chunk is the next part of one stream)."""
+    n = max(2 * pos, 64)
+    while True:
+        yield from generate("train", n, seed)[pos:]
+        pos, n = n, 2 * n
 
 
 async def play_groups(engine, problems, args, tools_in_prompt: bool, sampling: Sampling) -> list[list]:
@@ -93,39 +124,80 @@ async def play_groups(engine, problems, args, tools_in_prompt: bool, sampling: S
     return [episodes[i : i + args.group_size] for i in range(0, len(episodes), args.group_size)]
 
 
-async def train(args, updater, out: Path, weights: rewards.Weights, reporter=None) -> dict | None:
+async def play_step(engine, args, step: int, stream, weights: rewards.Weights, tools_in_prompt: bool):
+    """The groups of `step`: those of the next --questions-per-step questions of the train stream; then, for up to
+    --refill-rounds rounds, each group whose episodes all scored the same replaced by the group of the next question.
+    Each round samples with its own seed, so a resumed run plays what the uninterrupted one did. Returns the groups,
+    their scores, every episode played (replaced groups too) and how many questions were drawn."""
+    groups, scores, played = [None] * args.questions_per_step, [None] * args.questions_per_step, []
+    todo, drawn = list(range(args.questions_per_step)), 0
+    for round_ in range(args.refill_rounds + 1):
+        sampling = Sampling(args.temperature, derive_seed(args.seed, "train", step, round_), args.max_new_tokens)
+        questions = list(itertools.islice(stream, len(todo)))
+        fresh = await play_groups(engine, questions, args, tools_in_prompt, sampling)
+        drawn += len(todo)
+        for i, group in zip(todo, fresh, strict=True):
+            groups[i], scores[i] = group, [rewards.reward(ep, weights) for ep in group]
+        played += [ep for group in fresh for ep in group]
+        todo = [i for i in todo if grpo.group_advantages(scores[i], False) is None]  # None: no signal
+        if not todo:
+            break
+    return groups, scores, played, drawn
+
+
+async def evaluate(engine, eval_sets: dict, args, step: int, out: Path, tools_in_prompt: bool) -> dict[str, dict]:
+    """Greedy evals of every set at once (the engine batches their turns), to OUT/eval/<set>/step-NNNN.jsonl."""
+    greedy = Sampling(0.0, derive_seed(args.seed, "eval", step), args.max_new_tokens)
+    summaries = await asyncio.gather(*[
+        evaluation.evaluate(engine, problems, greedy, args.max_turns, tools_in_prompt,
+                            out / "eval" / name / f"step-{step:04d}.jsonl")
+        for name, problems in eval_sets.items()
+    ])  # fmt: skip
+    return dict(zip(eval_sets, summaries, strict=True))
+
+
+def eval_columns(eval_sets: dict, summaries: dict | None) -> dict:
+    return {METRIC.get(name, f"eval_acc_{name}"): summaries[name]["accuracy"] if summaries else None
+            for name in eval_sets}  # fmt: skip
+
+
+async def train(args, updater, out: Path, weights: rewards.Weights, eval_sets: dict, reporter=None) -> dict | None:
     """The GRPO loop over an updater (engines/lora.py or engines/art.py): play, score, update, evaluate, log, save.
     Returns the final summary, or None when stopped early by --max-minutes or already done."""
-    engine, step, started = updater.engine, updater.step, time.time()
+    engine, tools_in_prompt, step, started = updater.engine, updater.tools_in_prompt, updater.step, time.time()
     reporter = reporter or runs.Reporter("none", out, {})
     runs.truncate_metrics(out, step)  # steps logged after the last checkpoint run again
-    eval_problems = evaluation.select(load_problems(str(DEFAULT_TEST_SET)), args.eval_n, seed=0)
+    pos = runs.data_position(out, step)  # where the checkpoint's step left the train stream
+    stream = train_stream(args.seed, pos)
+    if step == 0 and not runs.read_metrics(out):  # the untrained policy, where the curves start
+        summaries = await evaluate(engine, eval_sets, args, 0, out, tools_in_prompt)
+        row = {"step": 0, "data_pos": 0} | eval_columns(eval_sets, summaries)
+        runs.append_metrics(out, row)
+        reporter.log(row)
+        print(json.dumps(row), flush=True)
     while step < args.steps:
         t0 = time.time()
-        sampling = Sampling(args.temperature, derive_seed(args.seed, "train", step + 1), args.max_new_tokens)
-        groups = await play_groups(engine, train_questions(args, step + 1), args, updater.tools_in_prompt, sampling)
-        scores = [[rewards.reward(ep, weights) for ep in group] for group in groups]
+        groups, scores, played, drawn = await play_step(engine, args, step + 1, stream, weights, tools_in_prompt)
+        pos += drawn
         result = await updater.update(groups, scores)
         step = result["step"]  # the backend's own count (ART keeps its own)
         runs.write_rollouts(out, step, groups)
-        summary, final = None, step >= args.steps
+        summaries, final = None, step >= args.steps
         if final or (args.eval_every and step % args.eval_every == 0):
-            greedy = Sampling(0.0, derive_seed(args.seed, "eval", step), args.max_new_tokens)
-            path = out / "eval" / f"step-{step:04d}.jsonl"
-            summary = await evaluation.evaluate(engine, eval_problems, greedy, args.max_turns, updater.tools_in_prompt,
-                                                path)  # fmt: skip
-        row = {"step": step} | rewards.batch_metrics([ep for g in groups for ep in g], weights)
-        row["skipped_groups"] = sum(grpo.group_advantages(s, args.scale_rewards) is None for s in scores)
+            summaries = await evaluate(engine, eval_sets, args, step, out, tools_in_prompt)
+        row = {"step": step} | rewards.batch_metrics(played, weights)  # over every question drawn
+        row["skipped_groups"] = sum(grpo.group_advantages(s, False) is None for s in scores)
+        row |= {"refilled": drawn - args.questions_per_step, "data_pos": pos}
         row |= {k: result[k] for k in ("loss", "grad_norm", "train_tokens")}
-        row |= {"eval_acc": summary["accuracy"] if summary else None, "step_s": round(time.time() - t0, 1)}
-        row |= peak_gpu_memory()
+        row |= eval_columns(eval_sets, summaries) | {"step_s": round(time.time() - t0, 1)} | peak_gpu_memory()
         runs.append_metrics(out, row)
         reporter.log(row)
         runs.plot_curve(out)
         adapter = updater.save(step)
         print(json.dumps(row), flush=True)
         if final:
-            return {"step": step, "adapter": adapter, "model_sha256": updater.model_sha256} | summary
+            first = summaries[next(iter(eval_sets))]  # the summary's top-level numbers: the first --eval-sets entry's
+            return {"step": step, "adapter": adapter, "model_sha256": updater.model_sha256, "evals": summaries} | first
         if args.max_minutes is not None and time.time() - started >= args.max_minutes * 60:
             print(f"stopped after step {step} (--max-minutes); rerun the same command to resume", flush=True)
             return None
@@ -139,7 +211,7 @@ def peak_gpu_memory() -> dict:
     return {"peak_gpu_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)} if torch.cuda.is_available() else {}
 
 
-async def start_and_train(backend: str, args, out: Path, weights: rewards.Weights) -> dict | None:
+async def start_and_train(backend: str, args, out: Path, weights: rewards.Weights, eval_sets: dict, config: dict):
     if backend == "art":
         from engines.art import ARTUpdater
 
@@ -148,9 +220,9 @@ async def start_and_train(backend: str, args, out: Path, weights: rewards.Weight
         from engines.lora import LocalUpdater
 
         updater = LocalUpdater(args, out)
-    reporter = runs.Reporter(args.report_to, out, runs.config_of(args, "simple_train", NOT_CONFIG))
+    reporter = runs.Reporter(args.report_to, out, config)
     try:
-        return await train(args, updater, out, weights, reporter)
+        return await train(args, updater, out, weights, eval_sets, reporter)
     finally:
         reporter.close()
         await updater.close()
@@ -160,12 +232,13 @@ def main(argv=None) -> dict | None:
     parser = build_parser()
     args = parser.parse_args(argv)
     weights = check_args(parser, args)
+    eval_sets = load_eval_sets(parser, args)
     out = Path(args.out or f"runs/train-{model_name(args.model)}")
     config = runs.config_of(args, "simple_train", NOT_CONFIG)
     try:
         backend = choose_backend(args.backend)
         runs.open_run(out, config)
-        result = asyncio.run(start_and_train(backend, args, out, weights))
+        result = asyncio.run(start_and_train(backend, args, out, weights, eval_sets, config))
     except (ModelError, EngineError, runs.CheckpointError) as e:
         parser.exit(1, f"error: {e}\n")
     if result is None:
@@ -173,7 +246,8 @@ def main(argv=None) -> dict | None:
     summary = {"config": config, "git_commit": runs.git_commit(), "model": model_name(args.model),
                "dataset": "synthetic-test", "backend": backend} | result  # fmt: skip
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"step {result['step']}: test accuracy {result['accuracy']:.1%} on {result['n_episodes']} questions")
+    for name, s in result["evals"].items():
+        print(f"step {result['step']}: {name} accuracy {s['accuracy']:.1%} on {s['n_episodes']} questions")
     print(f"results in {out}")
     return summary
 

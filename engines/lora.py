@@ -55,8 +55,7 @@ class LocalUpdater:
 
     def save(self, step: int) -> str:
         """Checkpoint the step (after its metrics are written: a step logged but not saved runs again)."""
-        data_pos = step * self.args.questions_per_step
-        return str(runs.save_checkpoint(self.out, step, self.lm, self.optimizer, data_pos=data_pos))
+        return str(runs.save_checkpoint(self.out, step, self.lm, self.optimizer))
 
     async def close(self) -> None:
         self.engine.close()

@@ -10,6 +10,7 @@ import transformers.masking_utils as masking_utils
 from openai.types.chat import ChatCompletion
 from openai.types.chat.chat_completion import Choice
 
+import dataset
 import rewards
 import runs
 import simple_train
@@ -152,6 +153,8 @@ def test_the_training_loop_trains_through_art_and_adopts_its_step(tmp_path):
             "1",
             "--eval-n",
             "2",
+            "--eval-sets",
+            "test",
             "--max-turns",
             "2",
             "--lr",
@@ -162,10 +165,15 @@ def test_the_training_loop_trains_through_art_and_adopts_its_step(tmp_path):
     )
     weights = rewards.Weights()
     updater = art_backend.ARTUpdater(model, backend, args, weights, tools_in_prompt=False)
+    # The run ART resumes logged its steps up to 10 (and an 11th it did not checkpoint): the stream goes on at 23.
+    for step, pos in ((10, 23), (11, 99)):
+        runs.append_metrics(tmp_path, {"step": step, "data_pos": pos, "train_acc": 0.5, "reward_mean": 0.5,
+                                       "reward_std": 0.1})  # fmt: skip
+    eval_sets = simple_train.load_eval_sets(simple_train.build_parser(), args)
 
     async def run():
         await updater.resume()
-        return await simple_train.train(args, updater, tmp_path, weights)
+        return await simple_train.train(args, updater, tmp_path, weights, eval_sets)
 
     summary = asyncio.run(run())
     assert len(backend.calls) == 2  # ART held 10 steps: the loop did steps 11 and 12
@@ -175,11 +183,19 @@ def test_the_training_loop_trains_through_art_and_adopts_its_step(tmp_path):
         assert len(trajectories) == 6 and all(isinstance(t, art.Trajectory) for t in trajectories)
         assert all(isinstance(t.messages_and_choices[2], Choice) and t.tools == [TOOL_SCHEMA] for t in trajectories)
         assert kwargs["learning_rate"] == 1e-5 and kwargs["loss_fn"] == "ppo"
-    assert [r["step"] for r in runs.read_metrics(tmp_path)] == [11, 12] and model.logged == [11, 12]
+    rows = runs.read_metrics(tmp_path)
+    assert [r["step"] for r in rows] == [10, 11, 12] and model.logged == [11, 12]
+    # Every episode gives the same answer, so no group has a signal: each step's 2 groups are replaced once.
+    assert [(r["data_pos"], r["refilled"], r["skipped_groups"]) for r in rows[1:]] == [(27, 2, 2), (31, 2, 2)]
+    stream = [p.id for p in dataset.generate("train", 31, args.seed)]
+    trained = [[t.metadata["problem_id"] for t in g.trajectories][0] for groups, _ in backend.calls for g in groups]
+    assert trained == stream[25:27] + stream[29:31]  # the refills of 23-24 and of 27-28
     assert summary["step"] == 12 and summary["adapter"] == "/ckpt" and summary["n_episodes"] == 2
-    assert (tmp_path / "rollouts" / "step-0011.jsonl").exists() and (tmp_path / "eval" / "step-0012.jsonl").exists()
+    assert (tmp_path / "rollouts" / "step-0011.jsonl").exists()
+    assert (tmp_path / "eval" / "test" / "step-0012.jsonl").exists()
+    assert not (tmp_path / "eval" / "test" / "step-0000.jsonl").exists()  # step 0 was logged by the first process
     # Every request asked for the policy's step then, and the episodes of a group drew with their own seeds.
     names = [r["model"] for r in server.requests]
     assert names[0] == "calc@10" and names[-1] == "calc@12" and "calc@11" in names
-    first_turns = [r["seed"] for r in server.requests if r["first_turn"]][:6]  # step 11's episodes
-    assert len(set(first_turns)) == len(first_turns) == 6
+    first_turns = [r["seed"] for r in server.requests if r["first_turn"]][:12]  # step 11's episodes, refills too
+    assert len(set(first_turns)) == len(first_turns) == 12

@@ -8,8 +8,9 @@ import reproduce
 import runs
 
 
-def row(step, train_acc, eval_acc=None, reward=0.5):
-    return {"step": step, "train_acc": train_acc, "eval_acc": eval_acc, "reward_mean": reward, "reward_std": 0.1}
+def row(step, train_acc, eval_acc=None, reward=0.5, **evals):
+    return {"step": step, "train_acc": train_acc, "eval_acc": eval_acc, "reward_mean": reward, "reward_std": 0.1,
+            **evals}  # fmt: skip
 
 
 def test_run_curve_has_labels_and_the_reward_apart():
@@ -20,6 +21,20 @@ def test_run_curve_has_labels_and_the_reward_apart():
     assert [line.get_label() for line in acc.lines] == ["train accuracy (sampled)", "test accuracy (greedy)"]
     (mean,) = reward.lines  # the reward is not drawn over the accuracies
     assert list(mean.get_ydata()) == [0.5, 0.8, 1.0]
+
+
+def test_the_curves_start_at_the_untrained_evals_of_every_set():
+    untrained = {"step": 0, "data_pos": 0, "eval_acc": 0.1, "eval_acc_ood": 0.05, "eval_acc_dev": 0.12}
+    rows = [untrained, row(1, 0.2), row(2, 0.4, 0.5, eval_acc_ood=0.3, eval_acc_dev=0.55)]
+    acc, reward = runs.curve_figure(rows, "train").axes
+    lines = {line.get_label(): line for line in acc.lines}
+    assert list(lines) == ["train accuracy (sampled)", "test accuracy (greedy)", "test-ood accuracy (greedy)",
+                           "dev accuracy (greedy)"]  # fmt: skip
+    assert list(lines["train accuracy (sampled)"].get_xdata()) == [1, 2]  # step 0 trained on nothing
+    assert list(lines["test-ood accuracy (greedy)"].get_xdata()) == [0, 2]
+    assert list(lines["test-ood accuracy (greedy)"].get_ydata()) == [0.05, 0.3]
+    assert list(lines["dev accuracy (greedy)"].get_ydata()) == [0.12, 0.55]
+    assert reward.get_xlim()[0] < 0
 
 
 def test_a_one_step_run_is_drawn_on_usable_axes():

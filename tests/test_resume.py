@@ -10,8 +10,8 @@ from conftest import run_script
 from safetensors.torch import load_file
 
 RUN = ["simple_train.py", "--model", "qwen2.5-coder-0.5b", "--backend", "local", "--questions-per-step", "1",
-       "--group-size", "4", "--max-new-tokens", "24", "--max-turns", "1", "--eval-n", "1", "--format-reward", "0.1",
-       "--seed", "3"]  # fmt: skip
+       "--group-size", "4", "--max-new-tokens", "24", "--max-turns", "1", "--eval-n", "1", "--eval-sets", "test",
+       "--format-reward", "0.1", "--seed", "3"]  # fmt: skip
 TIMING = {"step_s", "peak_gpu_gib"}
 
 
@@ -50,6 +50,10 @@ def test_a_resumed_run_is_the_uninterrupted_run(qwen, tmp_path):
     train(resumed, 3, 1)  # a new process, from the step-2 checkpoint
     assert metrics(resumed) == metrics(whole)
     assert any(r["loss"] is not None for r in metrics(whole)), "every group was skipped: no update was tested"
+    rows = metrics(whole)
+    assert [r["step"] for r in rows] == [0, 1, 2, 3]
+    for before, r in zip(rows, rows[1:], strict=False):  # the stream position, refills included, went on
+        assert r["data_pos"] == before["data_pos"] + 1 + r["refilled"]
     for step in (1, 2, 3):
         assert rollouts(resumed, step) == rollouts(whole, step)
     a, b = tensors(whole / "checkpoints" / "step-0003"), tensors(resumed / "checkpoints" / "step-0003")
