@@ -58,6 +58,11 @@ class ResolvedModel:
     quantized_4bit: bool = False
 
 
+# Names the conversion's format in the cache key: a folder written by an older conversion (fp32, with the GGUF's
+# quantization_config) is marked done by its source.json too, so a new format needs a new key.
+CONVERSION = "bf16"
+
+
 def cache_dir() -> Path:
     return Path(os.environ.get("CALC_RL_CACHE", Path.home() / ".cache" / "calc-rl"))
 
@@ -140,12 +145,18 @@ def _convert_gguf(gguf: Path, sha256: str, dest: Path) -> None:
 
 
 def _write_folder(gguf: Path, sha256: str, tmp: Path) -> None:
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     gguf_model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    # A GGUF-loaded model refuses save_pretrained; a fresh model with the same weights saves normally.
-    model = AutoModelForCausalLM.from_config(gguf_model.config)
+    # A GGUF-loaded model refuses save_pretrained; a fresh model with the same weights saves normally. Saved as a
+    # plain bf16 checkpoint: without the GGUF quantization_config (vLLM refuses "quant_method": "gguf" for a folder).
+    config = gguf_model.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    config.dtype = torch.bfloat16
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
     model.load_state_dict(gguf_model.state_dict())
     model.generation_config = gguf_model.generation_config
     model.save_pretrained(tmp)
@@ -159,7 +170,7 @@ def first_line(e: Exception) -> str:
 
 def _cached_conversion(key: str, gguf: Callable[[], Path], sha256: str) -> Path:
     """The converted folder for `key`; `gguf()` gives the file to convert, only when there is no folder yet."""
-    dest = cache_dir() / "models" / key
+    dest = cache_dir() / "models" / f"{key}@{CONVERSION}"
     if not (dest / "source.json").exists():
         path = gguf()
         print(f"converting {path.name} to safetensors in {dest} (once; takes about a minute)", flush=True)

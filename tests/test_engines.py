@@ -6,10 +6,12 @@ import os
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import torch
 from conftest import ROOT, run_script
+from safetensors import safe_open
 
 from calculator import calculate
 from dataset import load_problems
@@ -109,6 +111,13 @@ def test_gguf_file_converts_once_and_loads(tmp_path, monkeypatch):
     started = time.time()
     assert models.resolve_model(str(gguf)) == resolved and time.time() - started < 5  # cached: no second conversion
     assert models.load_tokenizer(resolved)("2+2")["input_ids"]
+    # A plain bf16 checkpoint under a key naming that format: no GGUF quantization_config (vLLM refuses it).
+    folder = Path(resolved.path)
+    assert folder.name.endswith("@bf16")
+    config = json.loads((folder / "config.json").read_text())
+    assert "quantization_config" not in config and config["dtype"] == "bfloat16"
+    with safe_open(folder / "model.safetensors", "pt") as f:
+        assert {f.get_slice(k).get_dtype() for k in f.keys()} == {"BF16"}
 
 
 def test_missing_model_package_says_what_to_install(monkeypatch):
