@@ -20,26 +20,30 @@ from fractions import Fraction
 
 TOOL_NAME = "calculator"
 
-TOOL_SCHEMA = {
-    "type": "function",
-    "function": {
-        "name": TOOL_NAME,
-        "description": (
-            "Evaluates one arithmetic expression exactly. Supports numbers, + - * / // % ** and parentheses. "
-            "Do one operation per call and use its result in the next call."
-        ),
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "expression": {
-                    "type": "string",
-                    "description": "A single arithmetic expression, e.g. '79*3', then '237 + 12.5'.",
-                }
+
+def tool_schema(description: str, expression_description: str) -> dict:
+    """The calculator's function schema (what `tools=` carries) with these two texts; episode.TOOL_PROMPTS holds
+    the variants."""
+    return {
+        "type": "function",
+        "function": {
+            "name": TOOL_NAME,
+            "description": description,
+            "parameters": {
+                "type": "object",
+                "properties": {"expression": {"type": "string", "description": expression_description}},
+                "required": ["expression"],
             },
-            "required": ["expression"],
         },
-    },
-}
+    }
+
+
+# The "one-op" tool prompt's schema (episode.TOOL_PROMPTS), the default.
+TOOL_SCHEMA = tool_schema(
+    "Evaluates one arithmetic expression exactly. Supports numbers, + - * / // % ** and parentheses. "
+    "Do one operation per call and use its result in the next call.",
+    "A single arithmetic expression, e.g. '79*3', then '237 + 12.5'.",
+)
 
 # Hard bounds. They are generous for word problems and small enough that no call can run long.
 MAX_LENGTH = 200  # characters, checked before any parsing

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Protocol
 
-from calculator import TOOL_SCHEMA, run_tool_call
+from calculator import TOOL_SCHEMA, run_tool_call, tool_schema
 from dataset import Problem
 from grading import extract_answer, is_correct, lenient_answer, number_tokens
 
@@ -36,6 +36,31 @@ SYSTEM_PROMPT_TOOL = (
     'and gives away 7 pens. How many pens does she keep?", first call {"expression": "5*12"} and get 60, then call '
     '{"expression": "60-7"} and get 53. When the last step is done, reply with only the final number inside answer '
     f"tags, for example <answer>53</answer>. At most {MAX_CALLS_PER_TURN} tool calls per turn are run."
+)
+# The old prompt (commit d67e76b), byte for byte: a GPU run trained well with it, mostly with one call an episode.
+SYSTEM_PROMPT_TOOL_STEPS = (
+    "You solve arithmetic word problems with the calculator tool. Do not compute in your head: for every "
+    'arithmetic step, call the tool like this:\n<tool_call>\n{"name": "calculator", "arguments": {"expression": '
+    '"12*34"}}\n</tool_call>\nand wait for its result. When you have the final result, reply with only that '
+    f"number inside answer tags, for example <answer>42</answer>. At most {MAX_CALLS_PER_TURN} tool calls per "
+    "turn are run."
+)
+# The tool prompts (--tool-prompt): name -> (system prompt of tool episodes, calculator schema), a recipe knob chosen
+# on the dev split. "one-op": one operation per call, with a worked two-call example; "steps": d67e76b's.
+TOOL_PROMPTS = {
+    "one-op": (SYSTEM_PROMPT_TOOL, TOOL_SCHEMA),
+    "steps": (
+        SYSTEM_PROMPT_TOOL_STEPS,
+        tool_schema(
+            "Evaluates one arithmetic expression exactly. Supports numbers, + - * / // % ** and parentheses.",
+            "A single arithmetic expression, e.g. '(79*3) + 12.5/4'.",
+        ),
+    ),
+}
+DEFAULT_TOOL_PROMPT = "one-op"
+TOOL_PROMPT_HELP = (
+    "system prompt and tool schema of tool episodes: one-op (one operation per call, with a worked two-call "
+    "example) or steps (a call for every arithmetic step, no example; commit d67e76b's)"
 )
 # For chat templates that ignore `tools=` (SmolLM2's): the same description Qwen2.5's template renders.
 HERMES_TOOL_PROMPT = (
@@ -172,12 +197,19 @@ def _value(result: str) -> Fraction | None:
     return tokens[0] if len(tokens) == 1 else None
 
 
-def system_prompt(use_tool: bool, tools_in_prompt: bool) -> str:
+def system_prompt(use_tool: bool, tools_in_prompt: bool, prompt: str = DEFAULT_TOOL_PROMPT) -> str:
+    """The system message of an episode; `prompt` names the tool prompt (TOOL_PROMPTS) of a tool episode."""
     if not use_tool:
         return SYSTEM_PROMPT
+    text, schema = TOOL_PROMPTS[prompt]
     if tools_in_prompt:
-        return SYSTEM_PROMPT_TOOL + HERMES_TOOL_PROMPT.format(tools=json.dumps(TOOL_SCHEMA))
-    return SYSTEM_PROMPT_TOOL
+        return text + HERMES_TOOL_PROMPT.format(tools=json.dumps(schema))
+    return text
+
+
+def tools_of(prompt: str) -> list[dict]:
+    """The `tools=` of a tool episode whose chat template renders them (the tool prompt's schema)."""
+    return [TOOL_PROMPTS[prompt][1]]
 
 
 def template_ignores_tools(tokenizer) -> bool:
@@ -225,15 +257,24 @@ def _run_calls(pending: list[tuple]) -> list[ToolCall]:
 
 
 async def run_episode(
-    engine: Engine, problem: Problem, use_tool: bool, max_turns: int, tools_in_prompt: bool, sampling: Sampling
+    engine: Engine,
+    problem: Problem,
+    use_tool: bool,
+    max_turns: int,
+    tools_in_prompt: bool,
+    sampling: Sampling,
+    prompt: str = DEFAULT_TOOL_PROMPT,
 ) -> Episode:
-    """Play one problem to the end and grade it. `max_turns` bounds the tool rounds."""
+    """Play one problem to the end and grade it. `max_turns` bounds the tool rounds; `prompt` names the tool prompt
+    (TOOL_PROMPTS: the system prompt and the tool schema of a tool episode)."""
+    if prompt not in TOOL_PROMPTS:
+        raise ValueError(f"unknown tool prompt {prompt!r} (known: {', '.join(TOOL_PROMPTS)})")
     messages = [
-        {"role": "system", "content": system_prompt(use_tool, tools_in_prompt)},
+        {"role": "system", "content": system_prompt(use_tool, tools_in_prompt, prompt)},
         {"role": "user", "content": problem.question},
     ]
     ep = Episode(problem, use_tool, messages)
-    tools = [TOOL_SCHEMA] if use_tool and not tools_in_prompt else None
+    tools = tools_of(prompt) if use_tool and not tools_in_prompt else None
     for round_ in range(max_turns + 1):
         turn = await engine.chat(messages, tools, sampling)
         ep.turns.append(turn)

@@ -20,7 +20,15 @@ import runs
 from dataset import DEFAULT_TEST_SET, load_problems, set_name
 from engines import EngineError, choose_backend
 from engines.models import ModelError, load_model, load_tokenizer, model_name, resolve_model
-from episode import FAILURES, Sampling, run_episode, template_ignores_tools
+from episode import (
+    DEFAULT_TOOL_PROMPT,
+    FAILURES,
+    TOOL_PROMPT_HELP,
+    TOOL_PROMPTS,
+    Sampling,
+    run_episode,
+    template_ignores_tools,
+)
 
 # Flags that change how fast a run goes, not what it measures: a resumed run may change them.
 NOT_CONFIG = {"out", "show", "batch_size"}
@@ -38,6 +46,8 @@ def build_parser(doc: str) -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=16, help="turns generated at once (openai: requests in flight)")
     p.add_argument("--max-new-tokens", type=int, default=512, help="per assistant turn")
     p.add_argument("--max-turns", type=int, default=5, help="tool rounds before the episode is cut")
+    p.add_argument("--tool-prompt", choices=list(TOOL_PROMPTS), default=DEFAULT_TOOL_PROMPT,
+                   help=TOOL_PROMPT_HELP + "; an adapter is evaluated with the one it was trained with")  # fmt: skip
     p.add_argument("--adapter", help="PEFT LoRA adapter folder (from simple_train.py)")
     p.add_argument("--out", help="output folder (default: runs/<script>-<model>)")
     p.add_argument("--show", type=int, default=0, metavar="K", help="print K failed transcripts")
@@ -79,17 +89,24 @@ def build_engine(args):
     return engine, model, template_ignores_tools(tokenizer)
 
 
-async def play(engine, problems, sampling: Sampling, use_tool, max_turns, tools_in_prompt, on_done, desc="") -> None:
-    """All episodes at once (the engine batches their turns); `on_done(episode)` as each finishes."""
-    tasks = [run_episode(engine, p, use_tool, max_turns, tools_in_prompt, sampling) for p in problems]
+async def play(
+    engine, problems, sampling: Sampling, use_tool, max_turns, tools_in_prompt, on_done, desc="", *, prompt: str
+) -> None:
+    """All episodes at once (the engine batches their turns); `on_done(episode)` as each finishes. `prompt`: the tool
+    prompt (episode.TOOL_PROMPTS)."""
+    tasks = [run_episode(engine, p, use_tool, max_turns, tools_in_prompt, sampling, prompt) for p in problems]
     for fut in tqdm(asyncio.as_completed(tasks), total=len(tasks), desc=desc, unit="ep", file=sys.stderr):
         on_done(await fut)
 
 
-async def evaluate(engine, problems, sampling: Sampling, max_turns: int, tools_in_prompt: bool, path: Path) -> dict:
-    """simple_train.py's periodic eval: tool episodes of `problems`, written to `path`; returns `summarize`'s."""
+async def evaluate(
+    engine, problems, sampling: Sampling, max_turns: int, tools_in_prompt: bool, path: Path, *, prompt: str
+) -> dict:
+    """simple_train.py's periodic eval: tool episodes of `problems` with the tool prompt `prompt`, written to `path`;
+    returns `summarize`'s."""
     records = []
-    await play(engine, problems, sampling, True, max_turns, tools_in_prompt, lambda ep: records.append(ep.record()))
+    add = lambda ep: records.append(ep.record())  # noqa: E731
+    await play(engine, problems, sampling, True, max_turns, tools_in_prompt, add, prompt=prompt)
     order = {p.id: i for i, p in enumerate(problems)}
     records = [{"seed": 0} | r for r in sorted(records, key=lambda r: order[r["id"]])]
     runs.write_jsonl(path, records)
@@ -199,7 +216,8 @@ def main(args, use_tool: bool, script: str, parser: argparse.ArgumentParser) -> 
         parser.exit(2, f"error: {e}\n")
     dataset_name = set_name(args.dataset)
     out = Path(args.out or f"runs/{script}-{model_name(args.model)}")
-    config = runs.config_of(args, script, NOT_CONFIG)
+    # A no-tool eval plays no tool prompt: --tool-prompt changes nothing it measures.
+    config = runs.config_of(args, script, NOT_CONFIG | (set() if use_tool else {"tool_prompt"}))
     runs.open_run(out, config)
     runs.repair_jsonl(out / "episodes.jsonl")  # a line cut by a kill: that episode is played again
     done = {(r["seed"], r["id"]): r for r in runs.read_jsonl(out / "episodes.jsonl")}
@@ -225,7 +243,7 @@ def main(args, use_tool: bool, script: str, parser: argparse.ArgumentParser) -> 
 
                     sampling = Sampling(args.temperature, seed, args.max_new_tokens)
                     await play(engine, todo_seed, sampling, use_tool, args.max_turns, tools_in_prompt, write,
-                               desc=f"seed {seed}")  # fmt: skip
+                               desc=f"seed {seed}", prompt=args.tool_prompt)  # fmt: skip
 
             generation.append(time.time())
             try:

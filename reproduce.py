@@ -23,6 +23,7 @@ from pathlib import Path
 import cli
 import runs
 from engines import models
+from episode import DEFAULT_TOOL_PROMPT, TOOL_PROMPT_HELP, TOOL_PROMPTS
 
 ROOT = Path(__file__).resolve().parent
 # The sets, as dataset.SET_FILES and dataset.EXTERNAL_SET name them, under --data-dir; titled as in the tables.
@@ -75,19 +76,20 @@ def cells(args, sizes: dict[str, int], model: str, seed: int) -> list[tuple[str,
                                              str(seed), "--temperature", str(args.temperature), "--backend", backend,
                                              *extra, "--out", str(folder)]  # fmt: skip
 
+    prompt = ["--tool-prompt", args.tool_prompt]  # every tool cell: the adapter is evaluated with its training's
     train = [*shared, "--max-new-tokens", str(args.max_new_tokens), "--seed", str(seed), "--steps", str(args.steps),
              "--questions-per-step", str(args.questions_per_step), "--group-size", str(args.group_size), "--lr",
              str(args.lr), "--eval-every", str(args.eval_every), "--backend", args.backend, "--micro-batch",
-             str(args.micro_batch)]  # fmt: skip
+             str(args.micro_batch), *prompt]  # fmt: skip
     if args.n is not None:  # a smoke run: small in-training evals too (else simple_train.py's own default)
         train += ["--eval-n", str(args.n)]
     if args.max_minutes is not None:  # training stops cleanly after this; rerunning reproduce.py continues it
         train += ["--max-minutes", str(args.max_minutes)]
     return [
         *evals("no_tool", "simple_eval.py", args.no_tool_max_new_tokens),
-        *evals("tool", "simple_eval_tool.py", args.max_new_tokens),
+        *evals("tool", "simple_eval_tool.py", args.max_new_tokens, *prompt),
         ("train", base / "train", ["simple_train.py", *train, "--out", str(base / "train")]),
-        *evals("trained", "simple_eval_tool.py", args.max_new_tokens, "--adapter", str(adapter)),
+        *evals("trained", "simple_eval_tool.py", args.max_new_tokens, *prompt, "--adapter", str(adapter)),
     ]
 
 
@@ -290,6 +292,8 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=int, default=256, help="turns generated at once")
     p.add_argument("--micro-batch", type=int, default=16, help="sequences per forward/backward pass in training")
     p.add_argument("--backend", choices=["auto", "local", "art"], default="auto", help="of training (evals: local)")
+    p.add_argument("--tool-prompt", choices=list(TOOL_PROMPTS), default=DEFAULT_TOOL_PROMPT,
+                   help=TOOL_PROMPT_HELP + "; of every tool eval and of training")  # fmt: skip
     p.add_argument("--max-minutes", type=float, help="stop each training run after this many minutes (resumable)")
     p.add_argument("--out", default="runs/reproduce", help="where the runs, tables.md and training_curves.png go")
     p.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")

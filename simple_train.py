@@ -29,7 +29,7 @@ import runs
 from dataset import generate, load_problems
 from engines import EngineError, choose_backend
 from engines.models import ModelError, model_name
-from episode import Sampling, derive_seed, run_episode
+from episode import DEFAULT_TOOL_PROMPT, TOOL_PROMPT_HELP, TOOL_PROMPTS, Sampling, derive_seed, run_episode
 
 # Flags that change how fast or how long a run goes, not what it learns: a resumed run may change them.
 NOT_CONFIG = {"out", "batch_size", "micro_batch", "max_minutes", "steps", "report_to"}
@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--malformed-cap", type=float, default=w.malformed_cap, help="cap on the total malformed penalty (< 1)")
     add("--max-new-tokens", type=int, default=256, help="per assistant turn")
     add("--max-turns", type=int, default=5, help="tool rounds before an episode is cut")
+    add("--tool-prompt", choices=list(TOOL_PROMPTS), default=DEFAULT_TOOL_PROMPT,
+        help=TOOL_PROMPT_HELP + "; of the training episodes and the evals (evaluate the adapter with it)")  # fmt: skip
     add("--refill-rounds", type=int, default=1, help="rounds replacing groups without signal by fresh questions")
     add("--eval-sets", nargs="+", default=list(SET_FILES), help="greedy evals: set names or JSONL files")
     add("--eval-every", type=int, default=10, help="evals every K steps (0: only before the first and at the end)")
@@ -119,7 +121,8 @@ def train_stream(seed: int, pos: int):
 
 async def play_groups(engine, problems, args, tools_in_prompt: bool, sampling: Sampling) -> list[list]:
     """--group-size episodes of every problem, all in flight at once (the engine batches their turns)."""
-    episodes = await asyncio.gather(*[run_episode(engine, p, True, args.max_turns, tools_in_prompt, sampling)
+    episodes = await asyncio.gather(*[run_episode(engine, p, True, args.max_turns, tools_in_prompt, sampling,
+                                                  args.tool_prompt)
                                       for p in problems for _ in range(args.group_size)])  # fmt: skip
     return [episodes[i : i + args.group_size] for i in range(0, len(episodes), args.group_size)]
 
@@ -150,7 +153,7 @@ async def evaluate(engine, eval_sets: dict, args, step: int, out: Path, tools_in
     greedy = Sampling(0.0, derive_seed(args.seed, "eval", step), args.max_new_tokens)
     summaries = await asyncio.gather(*[
         evaluation.evaluate(engine, problems, greedy, args.max_turns, tools_in_prompt,
-                            out / "eval" / name / f"step-{step:04d}.jsonl")
+                            out / "eval" / name / f"step-{step:04d}.jsonl", prompt=args.tool_prompt)
         for name, problems in eval_sets.items()
     ])  # fmt: skip
     return dict(zip(eval_sets, summaries, strict=True))

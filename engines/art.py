@@ -8,10 +8,9 @@ against openpipe-art 0.5.18).
 """
 
 import rewards
-from calculator import TOOL_SCHEMA
 from engines.models import load_tokenizer, resolve_model
 from engines.server import OpenAIEngine
-from episode import Episode, template_ignores_tools
+from episode import Episode, template_ignores_tools, tools_of
 
 
 class _AskLogprobs:
@@ -37,9 +36,10 @@ class ARTEngine(OpenAIEngine):
         return self.art_model.get_inference_name()
 
 
-def request_tools(tools_in_prompt: bool) -> list[dict] | None:
-    """The `tools=` that run_episode sends with a tool episode (None when the system prompt describes the tool)."""
-    return None if tools_in_prompt else [TOOL_SCHEMA]
+def request_tools(tools_in_prompt: bool, prompt: str) -> list[dict] | None:
+    """The `tools=` that run_episode sends with a tool episode of the tool prompt `prompt` (episode.TOOL_PROMPTS;
+    None when the system prompt describes the tool)."""
+    return None if tools_in_prompt else tools_of(prompt)
 
 
 def trajectory(ep: Episode, tools: list[dict] | None, weights: rewards.Weights):
@@ -68,7 +68,7 @@ class ARTUpdater:
     def __init__(self, model, backend, args, weights: rewards.Weights, tools_in_prompt: bool, model_sha256=None):
         self.model, self.backend, self.args, self.weights = model, backend, args, weights
         self.tools_in_prompt, self.model_sha256 = tools_in_prompt, model_sha256
-        self.tools = request_tools(tools_in_prompt)
+        self.tools = request_tools(tools_in_prompt, args.tool_prompt)  # what the episodes of --tool-prompt sent
         self.engine = ARTEngine(model, concurrency=args.batch_size)
         self.step, self.checkpoint = 0, None
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 from types import SimpleNamespace
 
+import pytest
 import transformers.masking_utils as masking_utils
 from openai.types.chat import ChatCompletion
 from openai.types.chat.chat_completion import Choice
@@ -14,10 +15,9 @@ import dataset
 import rewards
 import runs
 import simple_train
-from calculator import TOOL_SCHEMA
 from dataset import Problem
 from engines import art as art_backend
-from episode import Sampling, run_episode
+from episode import TOOL_PROMPTS, Sampling, run_episode
 
 # `import art` swaps a transformers function for one written against another transformers version, which breaks
 # every later forward pass in this process (tests/test_train.py's); keep the original.
@@ -57,14 +57,15 @@ def registered_model(server):
                            openai_client=lambda: server)  # fmt: skip
 
 
-def test_trajectory_of_a_real_episode_validates():
+@pytest.mark.parametrize("prompt", list(TOOL_PROMPTS))
+def test_trajectory_of_a_real_episode_validates(prompt):
     server = ScriptedServer(
         {"role": "assistant", "content": "", "tool_calls": [CALL]},
         {"role": "assistant", "content": "<answer>237</answer>"},
     )
     engine = art_backend.ARTEngine(registered_model(server), concurrency=2)
-    tools = art_backend.request_tools(tools_in_prompt=False)
-    ep = asyncio.run(run_episode(engine, PROBLEM, True, 3, False, Sampling(1.0, 0, 64)))
+    tools = art_backend.request_tools(False, prompt)
+    ep = asyncio.run(run_episode(engine, PROBLEM, True, 3, False, Sampling(1.0, 0, 64), prompt))
     assert ep.correct and [c.result for c in ep.calls] == ["237"]
     assert all(r["logprobs"] is True and r["tools"] == tools and r["model"] == "calc@3" for r in server.requests)
 
@@ -74,7 +75,7 @@ def test_trajectory_of_a_real_episode_validates():
     assert kinds == ["system", "user", "Choice", "tool", "Choice"]
     assert traj.messages_and_choices[2] is ep.turns[0].raw and traj.messages_and_choices[4] is ep.turns[1].raw
     assert traj.messages_and_choices[3] == {"role": "tool", "content": "237", "tool_call_id": "call_1"}
-    assert traj.tools == [TOOL_SCHEMA] and traj.reward == rewards.reward(ep, weights) == 1.0
+    assert traj.tools == [TOOL_PROMPTS[prompt][1]] and traj.reward == rewards.reward(ep, weights) == 1.0
     assert traj.metrics["correct"] is True and traj.metrics["tool_used"] == 1.0
     # What ART's tokenizer sees: the assistant turns as messages again, the tool call kept.
     messages = traj.messages()
@@ -87,7 +88,7 @@ def test_trajectory_of_a_real_episode_validates():
 
 
 def test_tools_in_prompt_means_no_tools_field():
-    assert art_backend.request_tools(tools_in_prompt=True) is None
+    assert all(art_backend.request_tools(True, prompt) is None for prompt in TOOL_PROMPTS)
 
 
 class Replier:
@@ -159,6 +160,8 @@ def test_the_training_loop_trains_through_art_and_adopts_its_step(tmp_path):
             "2",
             "--lr",
             "1e-5",
+            "--tool-prompt",
+            "steps",
             "--out",
             str(tmp_path),
         ]  # fmt: skip
@@ -176,12 +179,17 @@ def test_the_training_loop_trains_through_art_and_adopts_its_step(tmp_path):
         return await simple_train.train(args, updater, tmp_path, weights, eval_sets)
 
     summary = asyncio.run(run())
+    steps, steps_schema = TOOL_PROMPTS["steps"]
+    assert server.requests and all(r["tools"] == [steps_schema] for r in server.requests)  # training and evals
+    assert all(r["messages"][0]["content"] == steps for r in server.requests)
     assert len(backend.calls) == 2  # ART held 10 steps: the loop did steps 11 and 12
     for groups, kwargs in backend.calls:
         assert len(groups) == 2 and all(isinstance(g, art.TrajectoryGroup) for g in groups)
         trajectories = [t for g in groups for t in g.trajectories]
         assert len(trajectories) == 6 and all(isinstance(t, art.Trajectory) for t in trajectories)
-        assert all(isinstance(t.messages_and_choices[2], Choice) and t.tools == [TOOL_SCHEMA] for t in trajectories)
+        assert all(isinstance(t.messages_and_choices[2], Choice) for t in trajectories)
+        # --tool-prompt steps: its system prompt and schema in every trajectory, as in every request sent
+        assert all(t.tools == [steps_schema] and t.messages_and_choices[0]["content"] == steps for t in trajectories)
         assert kwargs["learning_rate"] == 1e-5 and kwargs["loss_fn"] == "ppo"
     rows = runs.read_metrics(tmp_path)
     assert [r["step"] for r in rows] == [10, 11, 12] and model.logged == [11, 12]

@@ -4,7 +4,12 @@
 import pytest
 from conftest import assert_one_line_error, run_script
 
+import evaluation
+import runs
+import simple_train
+
 BENCH = ["-m", "benchmarks.bench"]
+SCRIPTS = ["simple_eval.py", "simple_eval_tool.py", "simple_train.py", "reproduce.py"]  # those with --tool-prompt
 
 
 @pytest.mark.parametrize(
@@ -40,6 +45,48 @@ def test_help_shows_the_defaults(command, flag_help):
 )
 def test_bad_flags_fail_in_one_line(command, message):
     assert_one_line_error(run_script(*command, timeout=120), message)
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_an_unknown_tool_prompt_fails_in_one_line(script):
+    result = run_script(script, "--tool-prompt", "chain", timeout=120)
+    assert_one_line_error(result, "argument --tool-prompt: invalid choice: 'chain' (choose from ")
+    assert "one-op" in result.stderr and "steps" in result.stderr  # quoted or not, by Python version
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help_names_both_tool_prompts(script):
+    result = run_script(script, "--help", timeout=120)
+    text = " ".join(result.stdout.split())
+    assert result.returncode == 0 and "--tool-prompt {one-op,steps}" in text, result.stdout
+    assert "one-op (one operation per call" in text and "steps (a call for every arithmetic step" in text
+    assert "(default: one-op)" in text
+
+
+def written_config(script: str, argv: list[str], out, not_config: set[str]) -> dict:
+    """The config.json a run of `script` with `argv` writes into `out` (as its own main would)."""
+    parser = simple_train.build_parser() if script == "simple_train.py" else evaluation.build_parser("")
+    config = runs.config_of(parser.parse_args(argv), script.removesuffix(".py"), not_config)
+    runs.open_run(out, config)
+    return config
+
+
+@pytest.mark.parametrize("script", ["simple_eval_tool.py", "simple_train.py"])
+def test_the_tool_prompt_is_part_of_the_run_config_and_a_resume_with_another_is_refused(tmp_path, script):
+    argv = ["--model", "smollm2-135m", "--backend", "local", "--out", str(tmp_path)]
+    not_config = simple_train.NOT_CONFIG if script == "simple_train.py" else evaluation.NOT_CONFIG
+    config = written_config(script, argv, tmp_path, not_config)
+    assert config["tool_prompt"] == "one-op"  # the default, recorded
+    result = run_script(script, *argv, "--tool-prompt", "steps", timeout=120)
+    assert_one_line_error(result, "holds a run with another configuration (tool_prompt); use a new --out")
+
+
+def test_a_no_tool_eval_does_not_record_the_tool_prompt(tmp_path):
+    argv = ["--model", "smollm2-135m", "--max-turns", "2", "--out", str(tmp_path)]
+    written_config("simple_eval.py", argv, tmp_path, evaluation.NOT_CONFIG | {"tool_prompt"})
+    argv[3] = "5"  # another --max-turns: the run is refused, and --tool-prompt is no part of the difference
+    result = run_script("simple_eval.py", *argv, "--tool-prompt", "steps", timeout=120)
+    assert_one_line_error(result, "holds a run with another configuration (max_turns); use a new --out")
 
 
 @pytest.mark.parametrize("script", ["simple_eval.py", "simple_eval_tool.py", "simple_train.py"])

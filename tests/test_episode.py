@@ -6,6 +6,8 @@ import random
 import re
 from pathlib import Path
 
+import pytest
+
 import episode
 from dataset import Problem
 from episode import Sampling, Turn, parse_tool_calls, run_episode, system_prompt
@@ -257,3 +259,76 @@ def test_tool_prompt_asks_for_one_operation_per_call_with_a_dependent_example():
     assert example == ["5*12", "60-7"]  # the worked example: the second call uses the first one's result
     rec = chained(*[call(e) for e in example], "<answer>53</answer>")
     assert [c["result"] for c in rec["calls"]] == ["60", "53"] and rec["dependent_calls"] == 2
+
+
+# d67e76b's tool prompt and calculator schema texts, copied literally: the "steps" variant must be these bytes.
+STEPS_SYSTEM = (
+    "You solve arithmetic word problems with the calculator tool. Do not compute in your head: for every "
+    'arithmetic step, call the tool like this:\n<tool_call>\n{"name": "calculator", "arguments": {"expression": '
+    '"12*34"}}\n</tool_call>\nand wait for its result. When you have the final result, reply with only that '
+    "number inside answer tags, for example <answer>42</answer>. At most 8 tool calls per "
+    "turn are run."
+)
+STEPS_SCHEMA = {
+    "type": "function",
+    "function": {
+        "name": "calculator",
+        "description": (
+            "Evaluates one arithmetic expression exactly. Supports numbers, + - * / // % ** and parentheses."
+        ),
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "expression": {
+                    "type": "string",
+                    "description": "A single arithmetic expression, e.g. '(79*3) + 12.5/4'.",
+                }
+            },
+            "required": ["expression"],
+        },
+    },
+}
+
+
+def test_steps_tool_prompt_is_d67e76bs_texts_byte_for_byte():
+    text, schema = episode.TOOL_PROMPTS["steps"]
+    assert text.encode() == STEPS_SYSTEM.encode()
+    assert json.dumps(schema) == json.dumps(STEPS_SCHEMA)  # the same keys in the same order: the same rendering
+    assert system_prompt(True, False, "steps") == STEPS_SYSTEM
+
+
+def test_one_op_tool_prompt_is_todays_and_the_default():
+    from calculator import TOOL_SCHEMA
+
+    assert list(episode.TOOL_PROMPTS) == ["one-op", "steps"] and episode.DEFAULT_TOOL_PROMPT == "one-op"
+    text, schema = episode.TOOL_PROMPTS["one-op"]
+    assert text == episode.SYSTEM_PROMPT_TOOL == system_prompt(True, False) and schema is TOOL_SCHEMA
+    assert "Do one operation per call" in schema["function"]["description"]
+    assert schema["function"]["parameters"]["properties"]["expression"]["description"] == (
+        "A single arithmetic expression, e.g. '79*3', then '237 + 12.5'."
+    )
+    assert text != STEPS_SYSTEM and schema != episode.TOOL_PROMPTS["steps"][1]
+
+
+def test_each_tool_prompt_reaches_the_messages_and_the_tools_of_a_real_episode():
+    for name, (text, schema) in episode.TOOL_PROMPTS.items():
+        engine = Scripted(call("79*3"), "<answer>237</answer>")
+        ep = asyncio.run(run_episode(engine, PROBLEM, True, 3, False, Sampling(0.0, 0, 64), name))
+        assert ep.correct and ep.messages[0] == {"role": "system", "content": text}
+        assert ep.record()["messages"][0]["content"] == text
+        assert [seen[0]["content"] for seen, _ in engine.seen] == [text, text]  # every turn, the same system prompt
+        assert [tools for _, tools in engine.seen] == [[schema], [schema]]
+        # A template that ignores tools=: the schema goes into the system prompt instead, and no tools are sent.
+        engine = Scripted("<answer>237</answer>")
+        ep = asyncio.run(run_episode(engine, PROBLEM, True, 3, True, Sampling(0.0, 0, 64), name))
+        assert ep.messages[0]["content"] == text + episode.HERMES_TOOL_PROMPT.format(tools=json.dumps(schema))
+        assert engine.seen[0][1] is None
+        # A no-tool episode has no tool prompt.
+        ep = asyncio.run(run_episode(Scripted("<answer>237</answer>"), PROBLEM, False, 3, False, Sampling(0.0, 0, 64),
+                                     name))  # fmt: skip
+        assert ep.messages[0]["content"] == episode.SYSTEM_PROMPT
+
+
+def test_an_unknown_tool_prompt_is_refused():
+    with pytest.raises(ValueError, match="unknown tool prompt 'nope'"):
+        asyncio.run(run_episode(Scripted("x"), PROBLEM, True, 3, False, Sampling(0.0, 0, 64), "nope"))

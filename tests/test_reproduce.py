@@ -83,6 +83,20 @@ def test_plan_commands_use_the_whole_set_and_the_no_tool_token_limit(tmp_path, d
     assert "--eval-n" not in train and "--dataset" not in train
 
 
+@pytest.mark.parametrize("prompt", [None, "one-op", "steps"])
+def test_the_tool_prompt_goes_to_every_tool_eval_and_to_training(tmp_path, data, prompt):
+    argv = ["--models", "m", "--seeds", "3", "--sets", "test", "dev", "--data-dir", str(data), "--out", str(tmp_path)]
+    args = reproduce.parse_args(argv + (["--tool-prompt", prompt] if prompt else []))
+    commands = {label: command for label, _, command in reproduce.cells(args, reproduce.set_sizes(args), "m", 3)}
+    assert len(commands) == 7
+    for label, command in commands.items():
+        if label.startswith("no_tool"):
+            assert "--tool-prompt" not in command
+        else:  # tool, train and trained: one and the same prompt, the default when not given
+            assert command.count("--tool-prompt") == 1
+            assert command[command.index("--tool-prompt") + 1] == (prompt or "one-op"), label
+
+
 def test_dry_run_prints_the_plan_of_the_new_layout(tmp_path, data):
     result = run_script("reproduce.py", "--models", "smollm2-135m", "--seeds", "0", "1", "--sets", "test", "dev",
                         "--data-dir", data, "--out", tmp_path / "out", "--dry-run", timeout=60)  # fmt: skip
