@@ -26,7 +26,7 @@ import evaluation
 import grpo
 import rewards
 import runs
-from dataset import generate, load_problems
+from dataset import load_problems
 from engines import EngineError, choose_backend
 from engines.models import ModelError, model_name
 from episode import DEFAULT_TOOL_PROMPT, TOOL_PROMPT_HELP, TOOL_PROMPTS, Sampling, derive_seed, run_episode
@@ -111,12 +111,8 @@ def load_eval_sets(p: argparse.ArgumentParser, args) -> dict[str, list]:
 
 
 def train_stream(seed: int, pos: int):
-    """The run's train-split questions from position `pos` on, without end (generate's draws are prefixes of one
-    another: each chunk is the next part of one stream)."""
-    n = max(2 * pos, 64)
-    while True:
-        yield from generate("train", n, seed)[pos:]
-        pos, n = n, 2 * n
+    """The run's train-split questions from position `pos` on, without end: the stream `generate` draws from."""
+    return itertools.islice(dataset.iter_problems("train", seed), pos, None)
 
 
 async def play_groups(engine, problems, args, tools_in_prompt: bool, sampling: Sampling) -> list[list]:
@@ -247,7 +243,7 @@ def main(argv=None) -> dict | None:
     if result is None:
         return None
     summary = {"config": config, "git_commit": runs.git_commit(), "model": model_name(args.model),
-               "dataset": "synthetic-test", "backend": backend} | result  # fmt: skip
+               "dataset": list(result["evals"]), "backend": backend} | result  # fmt: skip
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     for name, s in result["evals"].items():
         print(f"step {result['step']}: {name} accuracy {s['accuracy']:.1%} on {s['n_episodes']} questions")
