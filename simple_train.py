@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--tool-prompt", choices=list(TOOL_PROMPTS), default=DEFAULT_TOOL_PROMPT,
         help=TOOL_PROMPT_HELP + "; of the training episodes and the evals (evaluate the adapter with it)")  # fmt: skip
     add("--refill-rounds", type=int, default=1, help="rounds replacing groups without signal by fresh questions")
+    add("--curriculum", type=int, default=0, metavar="K", help="first K steps: at most 1, 2, 3, then 4 ops (0: off)")
     add("--eval-sets", nargs="+", default=list(SET_FILES), help="greedy evals: set names or JSONL files")
     add("--eval-every", type=int, default=10, help="evals every K steps (0: only before the first and at the end)")
     add("--eval-n", type=int, default=500, help="questions per eval set (the first draw of seed 0)")
@@ -85,8 +86,8 @@ def check_args(p: argparse.ArgumentParser, args) -> rewards.Weights:
         p.error("--group-size must be at least 2 (advantages compare episodes within a group)")
     if args.lr <= 0 or args.temperature <= 0 or args.clip <= 0:
         p.error("--lr, --temperature and --clip must be > 0")
-    if args.eval_every < 0 or args.refill_rounds < 0 or (args.max_minutes is not None and args.max_minutes < 0):
-        p.error("--eval-every, --refill-rounds and --max-minutes must be >= 0")
+    if min(args.eval_every, args.refill_rounds, args.curriculum) < 0 or (args.max_minutes or 0) < 0:
+        p.error("--eval-every, --refill-rounds, --curriculum and --max-minutes must be >= 0")
     weights = rewards.Weights(args.format_reward, args.malformed_penalty, args.malformed_cap)
     if complaint := rewards.check_weights(weights):
         p.error(complaint)
@@ -123,18 +124,37 @@ async def play_groups(engine, problems, args, tools_in_prompt: bool, sampling: S
     return [episodes[i : i + args.group_size] for i in range(0, len(episodes), args.group_size)]
 
 
+def max_steps_at(step: int, curriculum: int) -> int:
+    """The most operations a train question of `step` (1-based) may have under --curriculum."""
+    most = dataset.STEP_LIMITS[1]
+    return most if not curriculum or step > curriculum else 1 + (most * (step - 1)) // curriculum
+
+
+def take(stream, n: int, max_steps: int) -> tuple[list, int]:
+    """The next `n` questions of the stream with at most `max_steps` operations, and how many were read to find them
+    (the others are passed over, so the stream position still says where a resumed run goes on)."""
+    picked, read = [], 0
+    for problem in stream:
+        read += 1
+        if problem.steps <= max_steps:
+            picked.append(problem)
+            if len(picked) == n:
+                break
+    return picked, read
+
+
 async def play_step(engine, args, step: int, stream, weights: rewards.Weights, tools_in_prompt: bool):
     """The groups of `step`: those of the next --questions-per-step questions of the train stream; then, for up to
     --refill-rounds rounds, each group whose episodes all scored the same replaced by the group of the next question.
     Each round samples with its own seed, so a resumed run plays what the uninterrupted one did. Returns the groups,
-    their scores, every episode played (replaced groups too) and how many questions were drawn."""
+    their scores, every episode played (replaced groups too) and how many questions of the stream were read."""
     groups, scores, played = [None] * args.questions_per_step, [None] * args.questions_per_step, []
     todo, drawn = list(range(args.questions_per_step)), 0
     for round_ in range(args.refill_rounds + 1):
         sampling = Sampling(args.temperature, derive_seed(args.seed, "train", step, round_), args.max_new_tokens)
-        questions = list(itertools.islice(stream, len(todo)))
+        questions, read = take(stream, len(todo), max_steps_at(step, args.curriculum))
         fresh = await play_groups(engine, questions, args, tools_in_prompt, sampling)
-        drawn += len(todo)
+        drawn += read
         for i, group in zip(todo, fresh, strict=True):
             groups[i], scores[i] = group, [rewards.reward(ep, weights) for ep in group]
         played += [ep for group in fresh for ep in group]
@@ -186,7 +206,7 @@ async def train(args, updater, out: Path, weights: rewards.Weights, eval_sets: d
             summaries = await evaluate(engine, eval_sets, args, step, out, tools_in_prompt)
         row = {"step": step} | rewards.batch_metrics(played, weights)  # over every question drawn
         row["skipped_groups"] = sum(grpo.group_advantages(s, False) is None for s in scores)
-        row |= {"refilled": drawn - args.questions_per_step, "data_pos": pos}
+        row |= {"refilled": len(played) // args.group_size - args.questions_per_step, "data_pos": pos}
         row |= {k: result[k] for k in ("loss", "grad_norm", "train_tokens")}
         row |= eval_columns(eval_sets, summaries) | {"step_s": round(time.time() - t0, 1)} | peak_gpu_memory()
         runs.append_metrics(out, row)

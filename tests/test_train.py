@@ -143,8 +143,8 @@ class ScriptedEngine:
     """Answers the train stream's questions of even position right every other time it is asked (a group with a
     signal), those of odd position always wrong (a group whose episodes all score alike)."""
 
-    def __init__(self, seed: int):
-        self.stream = {p.question: (i, p.answer) for i, p in enumerate(dataset.generate("train", 50, seed))}
+    def __init__(self, seed: int, n: int = 50):
+        self.stream = {p.question: (i, p.answer) for i, p in enumerate(dataset.generate("train", n, seed))}
         self.asked: dict[str, int] = {}
 
     async def chat(self, messages, tools, sampling):
@@ -174,6 +174,20 @@ def test_groups_without_signal_are_replaced_by_the_next_questions(rounds, skippe
     assert all(len({ep.problem.id for ep in g}) == 1 for g in groups)
     assert sum(grpo.group_advantages(s, False) is None for s in scores) == skipped
     assert scores == [[rewards.reward(ep, weights) for ep in g] for g in groups]
+
+
+def test_the_curriculum_plays_short_questions_first_and_its_stream_position_covers_what_it_passed_over():
+    assert [simple_train.max_steps_at(s, 8) for s in range(1, 11)] == [1, 1, 2, 2, 3, 3, 4, 4, 4, 4]
+    assert simple_train.max_steps_at(1, 0) == 4  # off
+    args = simple_train.build_parser().parse_args(["--questions-per-step", "4", "--group-size", "2", "--seed", "7",
+                                                   "--refill-rounds", "0", "--curriculum", "8"])  # fmt: skip
+    stream = simple_train.train_stream(7, 0)
+    groups, _, _, read = asyncio.run(simple_train.play_step(ScriptedEngine(7, 400), args, 1, stream, rewards.Weights(),
+                                                            False))  # fmt: skip
+    first = dataset.generate("train", read + 1, 7)
+    one_step = [p.id for p in first[:read] if p.steps == 1]
+    assert [g[0].problem.id for g in groups] == one_step and len(one_step) == 4 and first[read - 1].steps == 1
+    assert read > 4 and next(stream).id == first[read].id  # passed-over questions count in the position
 
 
 def test_lora_on_the_mlp_trains_and_the_decoder_uses_it(smollm2):
