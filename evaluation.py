@@ -86,6 +86,7 @@ def build_engine(args):
         from engines.server import OpenAIEngine
 
         engine = OpenAIEngine(args.base_url, model.path, concurrency=args.batch_size)
+        engine.check()  # an unreachable server stops the run here, before any episode
     return engine, model, template_ignores_tools(tokenizer)
 
 
@@ -248,6 +249,8 @@ def main(args, use_tool: bool, script: str, parser: argparse.ArgumentParser) -> 
             generation.append(time.time())
             try:
                 asyncio.run(play_seeds())
+            except EngineError as e:  # the server went away mid-run: what finished is kept, a rerun resumes
+                parser.exit(1, f"\nerror: {e}\n")
             finally:
                 getattr(engine, "close", lambda: None)()
         name, model_sha = model.name, model.sha256

@@ -170,7 +170,7 @@ def first_line(e: Exception) -> str:
 
 def _cached_conversion(key: str, gguf: Callable[[], Path], sha256: str) -> Path:
     """The converted folder for `key`; `gguf()` gives the file to convert, only when there is no folder yet."""
-    dest = cache_dir() / "models" / f"{key}@{CONVERSION}"
+    dest = cache_dir() / f"models-{CONVERSION}" / key  # no "@" in the name: servers read "name@rev" as a revision
     if not (dest / "source.json").exists():
         path = gguf()
         print(f"converting {path.name} to safetensors in {dest} (once; takes about a minute)", flush=True)

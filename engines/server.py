@@ -2,6 +2,7 @@
 
 import asyncio
 
+from engines import EngineError
 from episode import Sampling, Turn, derive_seed
 
 
@@ -19,6 +20,18 @@ class OpenAIEngine:
         self._call: Sampling | None = None
         self._episodes: dict[int, tuple[int, list]] = {}  # id(messages) -> (place in the call, messages)
 
+    def check(self) -> None:
+        """Ask the server for its models once; EngineError (one line) when it cannot be reached. Any answer will do
+        (`transformers serve` answers this one with an error status offline)."""
+        from openai import APIConnectionError, APIStatusError, OpenAI
+
+        try:
+            OpenAI(base_url=str(self.client.base_url), api_key="unused", max_retries=1, timeout=30).models.list()
+        except APIStatusError:
+            pass
+        except APIConnectionError as e:
+            raise EngineError(f"the server at {self.client.base_url} failed: {type(e).__name__}: {e}") from None
+
     def model_name(self) -> str:
         """The model to ask for (ARTEngine: the policy's current step)."""
         return self.model
@@ -32,15 +45,20 @@ class OpenAIEngine:
 
     async def chat(self, messages: list[dict], tools: list[dict] | None, sampling: Sampling) -> Turn:
         seed = self.request_seed(messages, sampling)
+        from openai import APIConnectionError, APIStatusError
+
         async with self.limit:
-            response = await self.client.chat.completions.create(
-                model=self.model_name(),
-                messages=messages,
-                tools=tools or None,
-                max_tokens=sampling.max_new_tokens,
-                temperature=sampling.temperature,
-                seed=seed,
-            )
+            try:
+                response = await self.client.chat.completions.create(
+                    model=self.model_name(),
+                    messages=messages,
+                    tools=tools or None,
+                    max_tokens=sampling.max_new_tokens,
+                    temperature=sampling.temperature,
+                    seed=seed,
+                )
+            except (APIConnectionError, APIStatusError) as e:  # the run cannot go on: one line, not a traceback
+                raise EngineError(f"the server at {self.client.base_url} failed: {type(e).__name__}: {e}") from None
         choice = response.choices[0]
         msg = choice.message
         calls = [tc.model_dump() for tc in msg.tool_calls or []] or None

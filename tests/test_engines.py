@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, run_script
+from conftest import ROOT, assert_one_line_error, run_script
 from safetensors import safe_open
 
 from calculator import calculate
@@ -107,13 +107,13 @@ def test_gguf_file_converts_once_and_loads(tmp_path, monkeypatch):
     gguf = models._alias_parts("smollm2-135m")[0]
     resolved = models.resolve_model(str(gguf))
     assert resolved.sha256 == models.ALIASES["smollm2-135m"].sha256
-    assert resolved.path.startswith(str(tmp_path)) and (tmp_path / "models").exists()
+    assert resolved.path.startswith(str(tmp_path)) and (tmp_path / "models-bf16").exists()
     started = time.time()
     assert models.resolve_model(str(gguf)) == resolved and time.time() - started < 5  # cached: no second conversion
     assert models.load_tokenizer(resolved)("2+2")["input_ids"]
     # A plain bf16 checkpoint under a key naming that format: no GGUF quantization_config (vLLM refuses it).
     folder = Path(resolved.path)
-    assert folder.name.endswith("@bf16")
+    assert folder.parent.name == "models-bf16"
     config = json.loads((folder / "config.json").read_text())
     assert "quantization_config" not in config and config["dtype"] == "bfloat16"
     with safe_open(folder / "model.safetensors", "pt") as f:
@@ -166,6 +166,13 @@ def server(smollm2):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_openai_backend_without_a_server_stops_with_one_line(smollm2, tmp_path):
+    url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    result = run_script("simple_eval_tool.py", "--backend", "openai", "--base-url", url, "--model", "smollm2-135m",
+                        "--n", "1", "--seeds", "0", "--out", tmp_path / "run")  # fmt: skip
+    assert_one_line_error(result, f"the server at {url}/ failed: APIConnectionError")
 
 
 def test_openai_backend_against_a_real_server(server, tmp_path):

@@ -55,7 +55,7 @@ def test_metrics_reach_tensorboard_then_wandb_on_resume(smollm2, tmp_path):
     assert first.returncode == 0, first.stderr[-2000:]
     rows = runs.read_metrics(out)
     scalars = tensorboard_scalars(out / "tensorboard")
-    assert sorted(scalars) == [1, 2]
+    assert sorted(scalars) == [0, 1, 2]  # step 0: the untrained policy's evals
     for row in rows:
         assert scalars[row["step"]].keys() == numbers(row).keys()
         assert all(abs(scalars[row["step"]][k] - v) < 1e-6 for k, v in numbers(row).items())

@@ -119,7 +119,8 @@ def test_one_real_update_and_its_checkpoint(smollm2, tmp_path):
         (["--temperature", "0"], "must be > 0"),
         (["--backend", "art"], "use --backend local"),
         (["--eval-sets", "test", "no-such-set"], "no-such-set is neither a set name (test, test-ood, dev) nor a file"),
-        (["--refill-rounds", "-1"], "--refill-rounds and --max-minutes must be >= 0"),
+        (["--refill-rounds", "-1"], "--refill-rounds, --curriculum and --max-minutes must be >= 0"),
+        (["--curriculum", "-2"], "--refill-rounds, --curriculum and --max-minutes must be >= 0"),
     ],
 )
 def test_bad_input_fails_fast_with_one_line(tmp_path, args, message):
