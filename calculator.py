@@ -114,10 +114,11 @@ class CalculatorError(ValueError):
     """A problem with the expression; its message is shown to the model after "Error: "."""
 
 
-def calculate(expression: str) -> str:
-    """Evaluate one arithmetic expression; return the result text or a one-line "Error: ..." message."""
+def calculate(expression: str, max_ops: int | None = None) -> str:
+    """Evaluate one arithmetic expression; return the result text or a one-line "Error: ..." message. With `max_ops`,
+    an expression of more binary operations than that is refused (a basic calculator: chaining is the model's job)."""
     try:
-        return format_result(evaluate(expression))
+        return format_result(evaluate(expression, max_ops))
     except CalculatorError as exc:
         return f"Error: {exc}"
     except ZeroDivisionError:
@@ -142,9 +143,10 @@ def format_result(value: Fraction) -> str:
     return decimal_text(value)
 
 
-def run_tool_call(name, arguments) -> tuple[str, str]:
+def run_tool_call(name, arguments, max_ops: int | None = None) -> tuple[str, str]:
     """Execute one parsed tool call. Returns (text for the model, status), status one of "ok", "malformed"
-    (unknown tool, arguments not an object, missing "expression") or "error" (the calculator refused). Never raises.
+    (unknown tool, arguments not an object, missing "expression") or "error" (the calculator refused, also an
+    expression of more than `max_ops` operations). Never raises.
     """
     try:
         if name != TOOL_NAME:
@@ -164,15 +166,15 @@ def run_tool_call(name, arguments) -> tuple[str, str]:
             expression = str(expression)
         if not isinstance(expression, str):
             return 'Error: "expression" must be a string', "malformed"
-        result = calculate(expression)
+        result = calculate(expression, max_ops)
         return result, "error" if result.startswith("Error:") else "ok"
     except Exception:  # noqa: BLE001 - same boundary as calculate(): report, never crash the rollout
         return "Error: could not run the tool call", "malformed"
 
 
-def evaluate(expression) -> Fraction:
+def evaluate(expression, max_ops: int | None = None) -> Fraction:
     """The exact value of an arithmetic expression (the project's one evaluator: the dataset computes its answers
-    with it too). Raises CalculatorError or ZeroDivisionError."""
+    with it too). Raises CalculatorError or ZeroDivisionError, also for more than `max_ops` binary operations."""
     if not isinstance(expression, str):
         raise CalculatorError("expression must be a string")
     text = expression.strip()
@@ -198,7 +200,17 @@ def evaluate(expression) -> Fraction:
     except (SyntaxError, ValueError):
         raise CalculatorError("invalid syntax") from None
     _validate(tree.body)
+    if max_ops is not None and (ops := count_ops(tree.body)) > max_ops:
+        limit = "one operation" if max_ops == 1 else f"at most {max_ops} operations"
+        raise CalculatorError(
+            f"{limit} per call (this expression has {ops}): compute one step, then use its result in the next call"
+        )
     return _eval_tree(tree.body, text)
+
+
+def count_ops(root: ast.AST) -> int:
+    """Binary operations in a validated tree: "(-5)*3" and "2**3" have one, a lone "-5" none."""
+    return sum(isinstance(node, ast.BinOp) for node in ast.walk(root))
 
 
 def _paren_depth(text: str) -> int:

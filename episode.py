@@ -15,7 +15,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from calculator import TOOL_SCHEMA, run_tool_call, tool_schema
 from dataset import Problem
@@ -45,22 +45,51 @@ SYSTEM_PROMPT_TOOL_STEPS = (
     f"number inside answer tags, for example <answer>42</answer>. At most {MAX_CALLS_PER_TURN} tool calls per "
     "turn are run."
 )
-# The tool prompts (--tool-prompt): name -> (system prompt of tool episodes, calculator schema), a recipe knob chosen
-# on the dev split. "one-op": one operation per call, with a worked two-call example; "steps": d67e76b's.
+# "basic": a basic calculator, one operation per call, enforced by the tool (calculator.evaluate's max_ops).
+SYSTEM_PROMPT_TOOL_BASIC = (
+    "You solve arithmetic word problems with a basic calculator tool. Do not compute in your head. Each call does "
+    "one operation on two numbers (+ - * / // % **); a call with more operations returns an error. Call it like "
+    'this:\n<tool_call>\n{"name": "calculator", "arguments": {"expression": "12*34"}}\n</tool_call>\nthen wait for '
+    'its result and use that result in your next call. For example, for "Ava buys 5 boxes of 12 pens and gives away '
+    '7 pens. How many pens does she keep?", first call {"expression": "5*12"} and get 60, then call '
+    '{"expression": "60-7"} and get 53. When the last step is done, reply with only the final number inside answer '
+    f"tags, for example <answer>53</answer>. At most {MAX_CALLS_PER_TURN} tool calls per turn are run."
+)
+
+
+class ToolPrompt(NamedTuple):
+    system: str  # the system prompt of tool episodes
+    schema: dict  # the calculator's schema (`tools=`)
+    max_ops: int | None = None  # operations the calculator takes per call (None: any expression)
+
+
+# The tool prompts (--tool-prompt), a recipe knob chosen on the dev split. "one-op" asks for one operation per call
+# and shows a worked two-call example; "steps" is d67e76b's; "basic" is one-op enforced by the tool (chaining is then
+# needed on every problem of two or more steps, not merely asked for).
 TOOL_PROMPTS = {
-    "one-op": (SYSTEM_PROMPT_TOOL, TOOL_SCHEMA),
-    "steps": (
+    "one-op": ToolPrompt(SYSTEM_PROMPT_TOOL, TOOL_SCHEMA),
+    "steps": ToolPrompt(
         SYSTEM_PROMPT_TOOL_STEPS,
         tool_schema(
             "Evaluates one arithmetic expression exactly. Supports numbers, + - * / // % ** and parentheses.",
             "A single arithmetic expression, e.g. '(79*3) + 12.5/4'.",
         ),
     ),
+    "basic": ToolPrompt(
+        SYSTEM_PROMPT_TOOL_BASIC,
+        tool_schema(
+            "A basic calculator: evaluates one operation on two numbers exactly (+ - * / // % **). Use its result "
+            "in the next call.",
+            "One operation, e.g. '79*3', then '237 + 12.5'.",
+        ),
+        max_ops=1,
+    ),
 }
 DEFAULT_TOOL_PROMPT = "one-op"
 TOOL_PROMPT_HELP = (
     "system prompt and tool schema of tool episodes: one-op (one operation per call, with a worked two-call "
-    "example) or steps (a call for every arithmetic step, no example; commit d67e76b's)"
+    "example), steps (a call for every arithmetic step, no example; commit d67e76b's) or basic (one-op, enforced: "
+    "the calculator refuses a call of more than one operation)"
 )
 # For chat templates that ignore `tools=` (SmolLM2's): the same description Qwen2.5's template renders.
 HERMES_TOOL_PROMPT = (
@@ -201,7 +230,7 @@ def system_prompt(use_tool: bool, tools_in_prompt: bool, prompt: str = DEFAULT_T
     """The system message of an episode; `prompt` names the tool prompt (TOOL_PROMPTS) of a tool episode."""
     if not use_tool:
         return SYSTEM_PROMPT
-    text, schema = TOOL_PROMPTS[prompt]
+    text, schema, _ = TOOL_PROMPTS[prompt]
     if tools_in_prompt:
         return text + HERMES_TOOL_PROMPT.format(tools=json.dumps(schema))
     return text
@@ -209,7 +238,7 @@ def system_prompt(use_tool: bool, tools_in_prompt: bool, prompt: str = DEFAULT_T
 
 def tools_of(prompt: str) -> list[dict]:
     """The `tools=` of a tool episode whose chat template renders them (the tool prompt's schema)."""
-    return [TOOL_PROMPTS[prompt][1]]
+    return [TOOL_PROMPTS[prompt].schema]
 
 
 def template_ignores_tools(tokenizer) -> bool:
@@ -234,10 +263,10 @@ def parse_tool_calls(text: str) -> list[tuple]:
     return calls
 
 
-def run_call(name, arguments, call_id: str | None = None) -> ToolCall:
+def run_call(name, arguments, call_id: str | None = None, max_ops: int | None = None) -> ToolCall:
     if name is None and isinstance(arguments, str) and arguments.startswith("Error:"):
         return ToolCall(name, None, arguments, True, False, call_id)
-    result, status = run_tool_call(name, arguments)
+    result, status = run_tool_call(name, arguments, max_ops)
     return ToolCall(name, arguments, result, status == "malformed", status == "error", call_id)
 
 
@@ -248,10 +277,12 @@ def _server_calls(tool_calls: list[dict]) -> list[tuple]:
     ]
 
 
-def _run_calls(pending: list[tuple]) -> list[ToolCall]:
+def _run_calls(pending: list[tuple], max_ops: int | None) -> list[ToolCall]:
     """Run the first MAX_CALLS_PER_TURN calls of a turn; each later one gets an error result (a tool error)."""
     return [
-        run_call(*c) if i < MAX_CALLS_PER_TURN else ToolCall(c[0], c[1], TOO_MANY_CALLS, False, True, *c[2:])
+        run_call(*c, max_ops=max_ops)
+        if i < MAX_CALLS_PER_TURN
+        else ToolCall(c[0], c[1], TOO_MANY_CALLS, False, True, *c[2:])
         for i, c in enumerate(pending)
     ]
 
@@ -284,7 +315,8 @@ async def run_episode(
             break
         if not use_tool:
             break
-        calls = _run_calls(_server_calls(turn.tool_calls) if turn.tool_calls else parse_tool_calls(turn.text))
+        pending = _server_calls(turn.tool_calls) if turn.tool_calls else parse_tool_calls(turn.text)
+        calls = _run_calls(pending, TOOL_PROMPTS[prompt].max_ops)
         if not calls:
             break
         if round_ == max_turns:

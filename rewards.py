@@ -2,11 +2,15 @@
 
     reward = correct + format_reward * has_number - min(malformed_penalty * malformed_calls, malformed_cap)
 
-Bands (defaults: format 0, malformed 0.05 per call, capped at 0.2):
-  right answer: [1 + format - cap, 1 + format]   -> [0.8, 1.0]
-  wrong answer: [-cap, format]                   -> [-0.2, 0.0]
-The format bonus is off by default: with 0.05, one of three Qwen2.5-Coder-0.5B seeds learned to skip the tool and
-answer at once (a sure bonus while its tool episodes were rarely right) and never recovered; see RESULTS.md.
+Bands (defaults: format 0, malformed 0 per call; with a penalty p, capped at 0.2):
+  right answer: [1 + format - cap, 1 + format]   -> 1.0   (with p: [0.8, 1.0])
+  wrong answer: [-cap, format]                   -> 0.0   (with p: [-0.2, 0.0])
+Both shaping terms are off by default, so the reward is the right answer alone. With a format bonus of 0.05, one of
+three Qwen2.5-Coder-0.5B seeds learned to skip the tool and answer at once (a sure bonus while its tool episodes were
+rarely right) and never recovered. With a malformed penalty of 0.05 (the default until 2026-12-02), tool use
+collapsed from about 35% of episodes to about 0 within 2-3 steps: while almost no episode is right, the penalty is
+the only difference inside most groups, and calling no tool is the surest way to avoid it. Both ablations are in
+RESULTS.md.
 A right answer always holds a parsable number, so a wrong one can only outscore it if the cap reaches the
 correct-answer weight; `check_weights` refuses such weights. Tool use is logged as a metric, never rewarded.
 """
@@ -22,7 +26,7 @@ CORRECT = 1.0  # the main term: exact final answer, graded by grading.is_correct
 @dataclass(frozen=True)
 class Weights:
     format_reward: float = 0.0  # the last <answer> holds one parsable number
-    malformed_penalty: float = 0.05  # per malformed tool call (bad JSON, unknown tool, missing argument)
+    malformed_penalty: float = 0.0  # per malformed tool call (bad JSON, unknown tool, missing argument)
     malformed_cap: float = 0.2  # the total malformed penalty never exceeds this
 
 

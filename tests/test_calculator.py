@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import calculator
-from calculator import TOOL_NAME, TOOL_SCHEMA, calculate, format_result, run_tool_call
+from calculator import TOOL_NAME, TOOL_SCHEMA, calculate, count_ops, format_result, run_tool_call
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -346,3 +346,43 @@ def test_cli_errors_exit_zero_quickly(expression):
 def test_cli_help():
     process, _ = run_cli("--help")
     assert process.returncode == 0 and "expression" in process.stdout
+
+
+@pytest.mark.parametrize(
+    "expr, ops, one_op",
+    [
+        ("5*12", 1, "60"),
+        ("(-5)*3", 1, "-15"),  # a sign is not an operation
+        ("-5", 0, "-5"),
+        ("(42)", 0, "42"),
+        ("2**3", 1, "8"),
+        ("7 // 2", 1, "3"),
+        ("1,098 + 2", 1, "1100"),
+        ("(7686 - 1098) / 1098", 2, None),
+        ("1+2+3+4", 3, None),
+    ],
+)
+def test_max_ops_limits_binary_operations(expr, ops, one_op):
+    assert count_ops(ast.parse(expr.replace(",", ""), mode="eval").body) == ops
+    assert calculate(expr) != "" and not calculate(expr).startswith("Error")  # no limit: any expression
+    result = calculate(expr, max_ops=1)
+    if one_op is None:
+        assert (
+            result == f"Error: one operation per call (this expression has {ops}): compute one step, then use "
+            "its result in the next call"
+        )
+        assert run_tool_call(TOOL_NAME, {"expression": expr}, 1) == (result, "error")
+        assert calculate(expr, max_ops=ops) == calculate(expr)
+        assert calculate(expr, max_ops=ops - 1).startswith("Error: ")
+    else:
+        assert result == one_op and run_tool_call(TOOL_NAME, {"expression": expr}, 1) == (one_op, "ok")
+
+
+def test_max_ops_checks_the_rest_first():
+    # Bad syntax and names are still named as such, not as too many operations.
+    assert (
+        calculate("x + 1 + 2", max_ops=1)
+        == calculate("x + 1 + 2")
+        == ("Error: only numbers and + - * / // % ** ( ) are allowed (found name 'x')")
+    )
+    assert calculate("1 +", max_ops=1) == "Error: invalid syntax"

@@ -89,7 +89,7 @@ def test_max_turns_and_truncation():
 def test_calls_past_the_limit_are_refused_not_run(monkeypatch):
     limit = 8  # the limit the project promises; also named in the prompt (test below)
     ran = []
-    monkeypatch.setattr(episode, "run_tool_call", lambda name, args: ran.append(args) or ("1", "ok"))
+    monkeypatch.setattr(episode, "run_tool_call", lambda name, args, max_ops: ran.append(args) or ("1", "ok"))
     engine = Scripted("".join(call(f"{i}+1") for i in range(10_000)), "<answer>1</answer>")
     ep = play(engine)
     assert ran == [{"expression": f"{i}+1"} for i in range(limit)]
@@ -291,8 +291,8 @@ STEPS_SCHEMA = {
 
 
 def test_steps_tool_prompt_is_d67e76bs_texts_byte_for_byte():
-    text, schema = episode.TOOL_PROMPTS["steps"]
-    assert text.encode() == STEPS_SYSTEM.encode()
+    text, schema, max_ops = episode.TOOL_PROMPTS["steps"]
+    assert max_ops is None and text.encode() == STEPS_SYSTEM.encode()
     assert json.dumps(schema) == json.dumps(STEPS_SCHEMA)  # the same keys in the same order: the same rendering
     assert system_prompt(True, False, "steps") == STEPS_SYSTEM
 
@@ -300,8 +300,9 @@ def test_steps_tool_prompt_is_d67e76bs_texts_byte_for_byte():
 def test_one_op_tool_prompt_is_todays_and_the_default():
     from calculator import TOOL_SCHEMA
 
-    assert list(episode.TOOL_PROMPTS) == ["one-op", "steps"] and episode.DEFAULT_TOOL_PROMPT == "one-op"
-    text, schema = episode.TOOL_PROMPTS["one-op"]
+    assert list(episode.TOOL_PROMPTS) == ["one-op", "steps", "basic"] and episode.DEFAULT_TOOL_PROMPT == "one-op"
+    text, schema, max_ops = episode.TOOL_PROMPTS["one-op"]
+    assert max_ops is None  # asked for, not enforced
     assert text == episode.SYSTEM_PROMPT_TOOL == system_prompt(True, False) and schema is TOOL_SCHEMA
     assert "Do one operation per call" in schema["function"]["description"]
     assert schema["function"]["parameters"]["properties"]["expression"]["description"] == (
@@ -311,7 +312,7 @@ def test_one_op_tool_prompt_is_todays_and_the_default():
 
 
 def test_each_tool_prompt_reaches_the_messages_and_the_tools_of_a_real_episode():
-    for name, (text, schema) in episode.TOOL_PROMPTS.items():
+    for name, (text, schema, _) in episode.TOOL_PROMPTS.items():
         engine = Scripted(call("79*3"), "<answer>237</answer>")
         ep = asyncio.run(run_episode(engine, PROBLEM, True, 3, False, Sampling(0.0, 0, 64), name))
         assert ep.correct and ep.messages[0] == {"role": "system", "content": text}
@@ -332,3 +333,19 @@ def test_each_tool_prompt_reaches_the_messages_and_the_tools_of_a_real_episode()
 def test_an_unknown_tool_prompt_is_refused():
     with pytest.raises(ValueError, match="unknown tool prompt 'nope'"):
         asyncio.run(run_episode(Scripted("x"), PROBLEM, True, 3, False, Sampling(0.0, 0, 64), "nope"))
+
+
+def test_basic_tool_prompt_makes_the_calculator_refuse_two_operations_and_the_chain_counts():
+    problem = Problem("p-2", "Ava buys 5 boxes of 12 pens and gives away 7. How many pens?", "53", "5*12-7", "chain", 2)
+    script = (call("5*12 - 7"), call("5*12"), call("60 - 7"), "<answer>53</answer>")
+    ep = asyncio.run(run_episode(Scripted(*script), problem, True, 5, False, Sampling(0.0, 0, 64), "basic"))
+    refused, first, second = ep.calls
+    assert refused.error and not refused.malformed and refused.result.startswith("Error: one operation per call")
+    assert "\n" not in refused.result and (first.result, second.result) == ("60", "53")
+    rec = ep.record()
+    assert ep.correct and rec["tool_errors"] == 1 and rec["counted_calls"] == 3 and rec["dependent_calls"] == 2
+    assert "one operation on two numbers" in ep.messages[0]["content"]
+    # The same two-operation call under the default prompt runs: one-op asks, basic enforces.
+    ep = asyncio.run(run_episode(Scripted(call("5*12 - 7"), "<answer>53</answer>"), problem, True, 5, False,
+                                 Sampling(0.0, 0, 64)))  # fmt: skip
+    assert ep.correct and ep.calls[0].result == "53" and not ep.calls[0].error

@@ -17,11 +17,17 @@ def episode(answer, malformed=0, good_calls=0) -> Episode:
     return Episode(PROBLEM, True, [], calls=calls, answer=answer, correct=correct, failure=None if correct else "wrong")
 
 
-def test_default_bands():
+def test_default_reward_is_the_right_answer_alone():
     w = rewards.Weights()
-    assert rewards.reward(episode("237"), w) == 1.0
-    assert abs(rewards.reward(episode("237", malformed=100), w) - 0.8) < 1e-9  # the penalty is capped
+    assert rewards.reward(episode("237"), w) == rewards.reward(episode("237", malformed=100), w) == 1.0
     assert rewards.reward(episode("23"), w) == 0.0  # no format bonus by default
+    assert rewards.reward(episode(None, malformed=100), w) == 0.0  # no malformed penalty by default
+
+
+def test_malformed_penalty_bands():
+    w = rewards.Weights(malformed_penalty=0.05)
+    assert abs(rewards.reward(episode("237", malformed=2), w) - 0.9) < 1e-9
+    assert abs(rewards.reward(episode("237", malformed=100), w) - 0.8) < 1e-9  # the penalty is capped
     assert abs(rewards.reward(episode(None, malformed=100), w) + 0.2) < 1e-9
 
 
