@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 
 import pytest
 from conftest import assert_one_line_error, run_script
@@ -148,6 +149,22 @@ def eval3(out) -> dict:
     return json.loads((out / "summary.json").read_text())
 
 
+@pytest.fixture(scope="module")
+def finished_eval3(smollm2, tmp_path_factory):
+    """One finished EVAL3 run (3 episodes), played once for the module; each test damages its own copy."""
+    out = tmp_path_factory.mktemp("eval3") / "run"
+    summary = eval3(out)
+    assert summary["new_episodes"] == 3 and summary["n_episodes"] == 3
+    return out
+
+
+def copy_of(run, tmp_path):
+    """The finished run copied to a fresh --out folder (`out` is no part of the configuration)."""
+    out = tmp_path / "run"
+    shutil.copytree(run, out)
+    return out, out / "episodes.jsonl"
+
+
 def whole_lines(path) -> list[dict]:
     """Every line of a JSONL file, each a whole record (lines end at "\\n" only)."""
     text = path.read_text(encoding="utf-8")
@@ -160,9 +177,8 @@ def write_records(path, records) -> None:
 
 
 @pytest.mark.parametrize("cut", ["in half", "inside a character"])
-def test_a_resumed_eval_drops_a_cut_last_line_before_appending(smollm2, tmp_path, cut):
-    out, path = tmp_path / "run", tmp_path / "run" / "episodes.jsonl"
-    eval3(out)
+def test_a_resumed_eval_drops_a_cut_last_line_before_appending(finished_eval3, tmp_path, cut):
+    out, path = copy_of(finished_eval3, tmp_path)
     records = whole_lines(path)
     if cut == "inside a character":  # model text is written as UTF-8 (ensure_ascii=False): a kill can split a char
         records[-1]["messages"][-1]["content"] += " 5 → 6"
@@ -178,9 +194,8 @@ def test_a_resumed_eval_drops_a_cut_last_line_before_appending(smollm2, tmp_path
     assert again[:2] == records[:2]
 
 
-def test_a_line_separator_in_model_text_does_not_replay_the_episode(smollm2, tmp_path):
-    out, path = tmp_path / "run", tmp_path / "run" / "episodes.jsonl"
-    eval3(out)
+def test_a_line_separator_in_model_text_does_not_replay_the_episode(finished_eval3, tmp_path):
+    out, path = copy_of(finished_eval3, tmp_path)
     records = whole_lines(path)
     records[1]["messages"][-1]["content"] += " a\u2028b\u2029c\x85d"  # str.splitlines splits on each
     write_records(path, records)
