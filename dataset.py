@@ -613,11 +613,14 @@ def _load_hub(name: str) -> list[Problem]:
 
 
 def load_problems(source: str) -> list[Problem]:
-    """Problems from a JSONL file, or else from a Hugging Face dataset name like "owner/name".
+    """Problems from a JSONL file, a committed set's name (test, test-ood, dev, external) or else a Hugging Face
+    dataset name like "owner/name". An existing file of that name comes first.
 
     Raises ValueError, with one line naming the file (and line), when nothing usable can be loaded.
     """
     path = Path(source)
+    if not path.exists() and source in (named := SET_FILES | {"external": EXTERNAL_SET}):
+        path = named[source]
     if path.exists():
         if not (problems := _load_jsonl(path)):
             raise ValueError(f"{path} holds no problems")

@@ -37,7 +37,11 @@ NOT_CONFIG = {"out", "show", "batch_size"}
 def build_parser(doc: str) -> argparse.ArgumentParser:
     p = cli.Parser(doc)
     p.add_argument("--model", default="qwen2.5-coder-0.5b", help="offline alias, GGUF file, folder or hub id")
-    p.add_argument("--dataset", default=str(DEFAULT_TEST_SET), help="JSONL file or hub dataset")
+    p.add_argument(
+        "--dataset",
+        default=str(DEFAULT_TEST_SET),
+        help="JSONL file, set name (test, test-ood, dev, external) or hub dataset",
+    )
     p.add_argument("--n", type=int, default=100, help="questions per seed")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="each seed draws its own questions")
     p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")

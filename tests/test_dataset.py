@@ -422,6 +422,14 @@ def test_external_set_loads():
     assert set_name("somewhere/mine.jsonl") == "mine"
 
 
+def test_committed_sets_load_by_name_and_a_file_of_that_name_comes_first(tmp_path, monkeypatch):
+    for name, path in SET_FILES.items() | {("external", EXTERNAL_SET)}:
+        assert load_problems(name) == load_problems(str(path)) and set_name(name) == name
+    write_jsonl(generate("train", 3, seed=0), tmp_path / "dev")
+    monkeypatch.chdir(tmp_path)
+    assert load_problems("dev") == generate("train", 3, seed=0)
+
+
 # ---------------------------------------------------------------------------------------------------
 # Loading and writing
 
