@@ -35,6 +35,7 @@ DATA = Path(__file__).parent / "data"
 SET_FILES = {"test": DATA / "test.jsonl", "test-ood": DATA / "test-ood.jsonl", "dev": DATA / "dev.jsonl"}
 # The public project's 100 questions: report only, never train or tune on them.
 EXTERNAL_SET = DATA / "external" / "agent-tool-rl-100.jsonl"
+NAMED_SETS = SET_FILES | {"external": EXTERNAL_SET}  # the names load_problems and set_name know
 DEFAULT_TEST_SET = SET_FILES["test"]
 # sha256 of the committed sets (python dataset.py --split X --n 1000 --seed 0); regenerate and update on change.
 SET_SHA256 = {
@@ -619,8 +620,8 @@ def load_problems(source: str) -> list[Problem]:
     Raises ValueError, with one line naming the file (and line), when nothing usable can be loaded.
     """
     path = Path(source)
-    if not path.exists() and source in (named := SET_FILES | {"external": EXTERNAL_SET}):
-        path = named[source]
+    if not path.exists() and source in NAMED_SETS:
+        path = NAMED_SETS[source]
     if path.exists():
         if not (problems := _load_jsonl(path)):
             raise ValueError(f"{path} holds no problems")
@@ -632,7 +633,7 @@ def load_problems(source: str) -> list[Problem]:
 
 def set_name(path: str | Path) -> str:
     """ "test", "test-ood", "dev" or "external" for the committed sets, else the file's stem."""
-    names = {p.resolve(): name for name, p in SET_FILES.items()} | {EXTERNAL_SET.resolve(): "external"}
+    names = {p.resolve(): name for name, p in NAMED_SETS.items()}
     return names.get(Path(path).resolve(), Path(path).stem)
 
 
