@@ -61,11 +61,38 @@ class ToolPrompt(NamedTuple):
     system: str  # the system prompt of tool episodes
     schema: dict  # the calculator's schema (`tools=`)
     max_ops: int | None = None  # operations the calculator takes per call (None: any expression)
+    demo: tuple[dict, ...] = ()  # a worked episode, shown as earlier turns of the chat before the question
 
+
+BASIC_SCHEMA = tool_schema(
+    "A basic calculator: evaluates one operation on two numbers exactly (+ - * / // % **). Use its result in the "
+    "next call.",
+    "One operation, e.g. '79*3', then '237 + 12.5'.",
+)
+
+
+def _call_text(expression: str) -> str:
+    return f'<tool_call>\n{{"name": "calculator", "arguments": {{"expression": "{expression}"}}}}\n</tool_call>'
+
+
+# "demo": a basic policy answered right after its first result, with steps left: in 60 GPU steps its sampled
+# episodes almost never ran two calls (the system prompt's example is text, not turns). So a worked three-call
+# episode goes into the chat itself, as the turns the model then continues.
+DEMO = (
+    {"role": "user", "content": "A shop has 4 crates of 25 apples. It sells 30 apples and shares the rest equally "
+                                "among 5 stores. How many apples does each store get?"},
+    {"role": "assistant", "content": _call_text("4*25")},
+    {"role": "tool", "content": "100"},
+    {"role": "assistant", "content": _call_text("100-30")},
+    {"role": "tool", "content": "70"},
+    {"role": "assistant", "content": _call_text("70/5")},
+    {"role": "tool", "content": "14"},
+    {"role": "assistant", "content": "<answer>14</answer>"},
+)  # fmt: skip
 
 # The tool prompts (--tool-prompt), a recipe knob chosen on the dev split. "one-op" asks for one operation per call
 # and shows a worked two-call example; "steps" is d67e76b's; "basic" is one-op enforced by the tool (chaining is then
-# needed on every problem of two or more steps, not merely asked for).
+# needed on every problem of two or more steps, not merely asked for); "demo" is basic with DEMO before the question.
 TOOL_PROMPTS = {
     "one-op": ToolPrompt(SYSTEM_PROMPT_TOOL, TOOL_SCHEMA),
     "steps": ToolPrompt(
@@ -75,21 +102,15 @@ TOOL_PROMPTS = {
             "A single arithmetic expression, e.g. '(79*3) + 12.5/4'.",
         ),
     ),
-    "basic": ToolPrompt(
-        SYSTEM_PROMPT_TOOL_BASIC,
-        tool_schema(
-            "A basic calculator: evaluates one operation on two numbers exactly (+ - * / // % **). Use its result "
-            "in the next call.",
-            "One operation, e.g. '79*3', then '237 + 12.5'.",
-        ),
-        max_ops=1,
-    ),
+    "basic": ToolPrompt(SYSTEM_PROMPT_TOOL_BASIC, BASIC_SCHEMA, max_ops=1),
+    "demo": ToolPrompt(SYSTEM_PROMPT_TOOL_BASIC, BASIC_SCHEMA, max_ops=1, demo=DEMO),
 }
 DEFAULT_TOOL_PROMPT = "one-op"
 TOOL_PROMPT_HELP = (
     "system prompt and tool schema of tool episodes: one-op (one operation per call, with a worked two-call "
-    "example), steps (a call for every arithmetic step, no example; commit d67e76b's) or basic (one-op, enforced: "
-    "the calculator refuses a call of more than one operation)"
+    "example), steps (a call for every arithmetic step, no example; commit d67e76b's), basic (one-op, enforced: "
+    "the calculator refuses a call of more than one operation) or demo (basic, after a worked three-call episode "
+    "shown as earlier turns of the chat)"
 )
 # For chat templates that ignore `tools=` (SmolLM2's): the same description Qwen2.5's template renders.
 HERMES_TOOL_PROMPT = (
@@ -230,7 +251,7 @@ def system_prompt(use_tool: bool, tools_in_prompt: bool, prompt: str = DEFAULT_T
     """The system message of an episode; `prompt` names the tool prompt (TOOL_PROMPTS) of a tool episode."""
     if not use_tool:
         return SYSTEM_PROMPT
-    text, schema, _ = TOOL_PROMPTS[prompt]
+    text, schema = TOOL_PROMPTS[prompt][:2]
     if tools_in_prompt:
         return text + HERMES_TOOL_PROMPT.format(tools=json.dumps(schema))
     return text
@@ -300,8 +321,10 @@ async def run_episode(
     (TOOL_PROMPTS: the system prompt and the tool schema of a tool episode)."""
     if prompt not in TOOL_PROMPTS:
         raise ValueError(f"unknown tool prompt {prompt!r} (known: {', '.join(TOOL_PROMPTS)})")
+    demo = [dict(m) for m in TOOL_PROMPTS[prompt].demo] if use_tool else []
     messages = [
         {"role": "system", "content": system_prompt(use_tool, tools_in_prompt, prompt)},
+        *demo,
         {"role": "user", "content": problem.question},
     ]
     ep = Episode(problem, use_tool, messages)

@@ -64,12 +64,16 @@ def completion_logprobs(model, batch: list[Sample], pad_id: int, temperature: fl
     ids = torch.tensor([r + [pad_id] * (width - len(r)) for r in rows], device=device)
     # No attention mask: with right padding, causal attention alone keeps every real token from seeing padding, and
     # a padding mask would leave fully masked rows whose NaNs leak into the gradients through sdpa's backward.
-    logits = model(input_ids=ids).logits
+    # Logits only from the first completion position of the batch on: the prompts' vocabulary-wide logits are most
+    # of the forward's memory and are never used.
+    keep = width - min(len(s.prompt_ids) for s in batch) + 1
+    logits = model(input_ids=ids, logits_to_keep=keep).logits
+    offset = width - keep  # logits[:, j] are those of position offset + j
     out = []
     for i, s in enumerate(batch):
-        start = len(s.prompt_ids)  # logits at position t predict token t + 1
-        step_logits = logits[i, start - 1 : start + len(s.completion_ids) - 1].float() / temperature
-        targets = ids[i, start : start + len(s.completion_ids)]
+        start, n = len(s.prompt_ids), len(s.completion_ids)  # logits at position t predict token t + 1
+        step_logits = logits[i, start - 1 - offset : start - 1 - offset + n].float() / temperature
+        targets = ids[i, start : start + n]
         out.append(torch.log_softmax(step_logits, -1).gather(-1, targets[:, None])[:, 0])
     return out
 

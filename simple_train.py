@@ -20,6 +20,8 @@ import json
 import time
 from pathlib import Path
 
+import torch
+
 import cli
 import dataset
 import evaluation
@@ -28,7 +30,7 @@ import rewards
 import runs
 from dataset import load_problems
 from engines import EngineError, choose_backend
-from engines.models import ModelError, model_name
+from engines.models import ModelError, first_line, model_name
 from episode import DEFAULT_TOOL_PROMPT, TOOL_PROMPT_HELP, TOOL_PROMPTS, Sampling, derive_seed, run_episode
 
 # Flags that change how fast or how long a run goes, not what it learns: a resumed run may change them.
@@ -260,6 +262,10 @@ def main(argv=None) -> dict | None:
         result = asyncio.run(start_and_train(backend, args, out, weights, eval_sets, config))
     except (ModelError, EngineError, runs.CheckpointError) as e:
         parser.exit(1, f"error: {e}\n")
+    except torch.OutOfMemoryError as e:  # e.g. two runs sharing one GPU: one line, and how to go on
+        parser.exit(1, f"error: GPU out of memory ({first_line(e)}); rerun with a smaller --micro-batch (now "
+                       f"{args.micro_batch}) or --batch-size (now {args.batch_size}): it resumes from the last "
+                       "checkpoint\n")  # fmt: skip
     if result is None:
         return None
     summary = {"config": config, "git_commit": runs.git_commit(), "model": model_name(args.model),

@@ -43,12 +43,14 @@ def request_tools(tools_in_prompt: bool, prompt: str) -> list[dict] | None:
 
 
 def trajectory(ep: Episode, tools: list[dict] | None, weights: rewards.Weights):
-    """An `art.Trajectory` of a finished episode: its messages, with each assistant turn as the server's Choice."""
+    """An `art.Trajectory` of a finished episode: its messages, with each assistant turn as the server's Choice (ART
+    trains on those alone; a tool prompt's demo turns, before the question, stay messages)."""
     import art
     from openai.types.chat.chat_completion import Choice
 
-    choices = iter(turn.raw for turn in ep.turns)
-    messages_and_choices = [next(choices) if m["role"] == "assistant" else m for m in ep.messages]
+    assistant = [i for i, m in enumerate(ep.messages) if m["role"] == "assistant"]
+    choice_at = dict(zip(assistant[len(assistant) - len(ep.turns) :], (turn.raw for turn in ep.turns), strict=True))
+    messages_and_choices = [choice_at.get(i, m) for i, m in enumerate(ep.messages)]
     if not all(isinstance(c, Choice) for c in (turn.raw for turn in ep.turns)):
         raise ValueError("an ART trajectory needs every assistant turn as the server's Choice (Turn.raw)")
     parts = {f"reward_{k}": v for k, v in rewards.components(ep, weights).items()}

@@ -72,17 +72,20 @@ def test_trajectory_of_a_real_episode_validates(prompt):
     weights = rewards.Weights()
     traj = art_backend.trajectory(ep, tools, weights)
     kinds = [type(m).__name__ if isinstance(m, Choice) else m["role"] for m in traj.messages_and_choices]
-    assert kinds == ["system", "user", "Choice", "tool", "Choice"]
-    assert traj.messages_and_choices[2] is ep.turns[0].raw and traj.messages_and_choices[4] is ep.turns[1].raw
-    assert traj.messages_and_choices[3] == {"role": "tool", "content": "237", "tool_call_id": "call_1"}
+    demo = list(TOOL_PROMPTS[prompt].demo)  # the demo's turns stay messages: ART trains on Choices alone
+    assert kinds == ["system", *[m["role"] for m in demo], "user", "Choice", "tool", "Choice"]
+    assert traj.messages_and_choices[1 : 1 + len(demo)] == demo
+    played = traj.messages_and_choices[1 + len(demo) :]
+    assert played[1] is ep.turns[0].raw and played[3] is ep.turns[1].raw
+    assert played[2] == {"role": "tool", "content": "237", "tool_call_id": "call_1"}
     assert traj.tools == [TOOL_PROMPTS[prompt].schema] and traj.reward == rewards.reward(ep, weights) == 1.0
     assert traj.metrics["correct"] is True and traj.metrics["tool_used"] == 1.0
     # What ART's tokenizer sees: the assistant turns as messages again, the tool call kept.
-    messages = traj.messages()
+    messages = traj.messages()[len(demo) :]
     assert messages[2]["tool_calls"][0]["function"]["name"] == "calculator"
     assert messages[4]["content"] == "<answer>237</answer>"
     again = art.Trajectory.model_validate(traj.model_dump())
-    assert again.reward == traj.reward and len(again.messages_and_choices) == 5
+    assert again.reward == traj.reward and len(again.messages_and_choices) == 5 + len(demo)
     group = art.TrajectoryGroup([traj, traj])
     assert len(group.trajectories) == 2 and not group.exceptions
 
@@ -179,7 +182,7 @@ def test_the_training_loop_trains_through_art_and_adopts_its_step(tmp_path):
         return await simple_train.train(args, updater, tmp_path, weights, eval_sets)
 
     summary = asyncio.run(run())
-    steps, steps_schema, _ = TOOL_PROMPTS["steps"]
+    steps, steps_schema = TOOL_PROMPTS["steps"][:2]
     assert server.requests and all(r["tools"] == [steps_schema] for r in server.requests)  # training and evals
     assert all(r["messages"][0]["content"] == steps for r in server.requests)
     assert len(backend.calls) == 2  # ART held 10 steps: the loop did steps 11 and 12

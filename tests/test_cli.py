@@ -58,9 +58,10 @@ def test_an_unknown_tool_prompt_fails_in_one_line(script):
 def test_help_names_every_tool_prompt(script):
     result = run_script(script, "--help", timeout=120)
     text = " ".join(result.stdout.split())
-    assert result.returncode == 0 and "--tool-prompt {one-op,steps,basic}" in text, result.stdout
+    assert result.returncode == 0 and "--tool-prompt {one-op,steps,basic,demo}" in text, result.stdout
     assert "one-op (one operation per call" in text and "steps (a call for every arithmetic step" in text
     assert "basic (one-op, enforced: the calculator refuses a call of more than one operation)" in text
+    assert "demo (basic, after a worked three-call episode shown as earlier turns of the chat)" in text
     assert "(default: one-op)" in text
 
 

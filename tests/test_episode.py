@@ -291,8 +291,8 @@ STEPS_SCHEMA = {
 
 
 def test_steps_tool_prompt_is_d67e76bs_texts_byte_for_byte():
-    text, schema, max_ops = episode.TOOL_PROMPTS["steps"]
-    assert max_ops is None and text.encode() == STEPS_SYSTEM.encode()
+    text, schema, max_ops, demo = episode.TOOL_PROMPTS["steps"]
+    assert max_ops is None and demo == () and text.encode() == STEPS_SYSTEM.encode()
     assert json.dumps(schema) == json.dumps(STEPS_SCHEMA)  # the same keys in the same order: the same rendering
     assert system_prompt(True, False, "steps") == STEPS_SYSTEM
 
@@ -300,9 +300,10 @@ def test_steps_tool_prompt_is_d67e76bs_texts_byte_for_byte():
 def test_one_op_tool_prompt_is_todays_and_the_default():
     from calculator import TOOL_SCHEMA
 
-    assert list(episode.TOOL_PROMPTS) == ["one-op", "steps", "basic"] and episode.DEFAULT_TOOL_PROMPT == "one-op"
-    text, schema, max_ops = episode.TOOL_PROMPTS["one-op"]
-    assert max_ops is None  # asked for, not enforced
+    assert list(episode.TOOL_PROMPTS) == ["one-op", "steps", "basic", "demo"]
+    assert episode.DEFAULT_TOOL_PROMPT == "one-op"
+    text, schema, max_ops, demo = episode.TOOL_PROMPTS["one-op"]
+    assert max_ops is None and demo == ()  # asked for, not enforced
     assert text == episode.SYSTEM_PROMPT_TOOL == system_prompt(True, False) and schema is TOOL_SCHEMA
     assert "Do one operation per call" in schema["function"]["description"]
     assert schema["function"]["parameters"]["properties"]["expression"]["description"] == (
@@ -312,7 +313,7 @@ def test_one_op_tool_prompt_is_todays_and_the_default():
 
 
 def test_each_tool_prompt_reaches_the_messages_and_the_tools_of_a_real_episode():
-    for name, (text, schema, _) in episode.TOOL_PROMPTS.items():
+    for name, (text, schema, *_) in episode.TOOL_PROMPTS.items():
         engine = Scripted(call("79*3"), "<answer>237</answer>")
         ep = asyncio.run(run_episode(engine, PROBLEM, True, 3, False, Sampling(0.0, 0, 64), name))
         assert ep.correct and ep.messages[0] == {"role": "system", "content": text}
@@ -349,3 +350,28 @@ def test_basic_tool_prompt_makes_the_calculator_refuse_two_operations_and_the_ch
     ep = asyncio.run(run_episode(Scripted(call("5*12 - 7"), "<answer>53</answer>"), problem, True, 5, False,
                                  Sampling(0.0, 0, 64)))  # fmt: skip
     assert ep.correct and ep.calls[0].result == "53" and not ep.calls[0].error
+
+
+def test_demo_tool_prompt_is_basic_after_a_worked_episode_shown_as_turns():
+    basic, demo = episode.TOOL_PROMPTS["basic"], episode.TOOL_PROMPTS["demo"]
+    assert demo[:3] == basic[:3] and basic.demo == ()
+    # The worked episode is a real one: its calls run under the basic calculator, each uses the one before, and the
+    # grader takes its answer.
+    shown = [m["content"] for m in demo.demo]
+    calls = [episode.run_call(*parse_tool_calls(t)[0], max_ops=1) for t in shown[1:-1:2]]
+    assert [c.result for c in calls] == shown[2:-1:2] and not any(c.error or c.malformed for c in calls)
+    assert [c["dependent"] for c in episode.chain(calls, "14")] == [True, True, True]
+    assert shown[-1] == "<answer>14</answer>"
+    problem = Problem("p-2", "Ava buys 5 boxes of 12 pens and gives away 7. How many pens?", "53", "5*12-7", "chain", 2)
+    engine = Scripted(call("5*12"), call("60 - 7"), "<answer>53</answer>")
+    ep = asyncio.run(run_episode(engine, problem, True, 5, False, Sampling(0.0, 0, 64), "demo"))
+    first_turn = engine.seen[0][0]
+    roles = ["system", "user"] + ["assistant", "tool"] * 3 + ["assistant", "user"]
+    assert [m["role"] for m in first_turn] == roles
+    assert first_turn[1:-1] == list(demo.demo) and first_turn[-1] == {"role": "user", "content": problem.question}
+    # The demo's calls are not the episode's.
+    assert ep.correct and ep.record()["dependent_calls"] == 2 and len(ep.calls) == 2
+    # A no-tool episode shows no demo.
+    engine = Scripted("<answer>53</answer>")
+    asyncio.run(run_episode(engine, problem, False, 5, False, Sampling(0.0, 0, 64), "demo"))
+    assert [m["role"] for m in engine.seen[0][0]] == ["system", "user"]

@@ -17,8 +17,9 @@ class PositionLogits(torch.nn.Module):
         super().__init__()
         self.table = torch.nn.Parameter(torch.randn(width, VOCAB))
 
-    def forward(self, input_ids, attention_mask=None):
-        return SimpleNamespace(logits=self.table[: input_ids.shape[1]].expand(input_ids.shape[0], -1, -1))
+    def forward(self, input_ids, logits_to_keep=0):  # transformers' meaning: 0 keeps every position
+        logits = self.table[: input_ids.shape[1]][-logits_to_keep:]
+        return SimpleNamespace(logits=logits.expand(input_ids.shape[0], -1, -1))
 
 
 def test_group_advantages():
@@ -99,5 +100,10 @@ def test_padded_batch_logprobs_equal_single_sequences(smollm2):
     with torch.no_grad():
         together = grpo.completion_logprobs(lm, [short, long], pad_id=tokenizer.pad_token_id)
         alone = [grpo.completion_logprobs(lm, [s], pad_id=tokenizer.pad_token_id)[0] for s in (short, long)]
+        # and what the whole forward gives (completion_logprobs asks only for the completion positions' logits)
+        full = torch.log_softmax(lm(input_ids=torch.tensor([long.prompt_ids + long.completion_ids])).logits[0], -1)
+    start, targets = len(long.prompt_ids), torch.tensor(long.completion_ids)
+    expected = full[start - 1 : start - 1 + len(targets)].gather(-1, targets[:, None])[:, 0]
+    assert torch.allclose(alone[1], expected, atol=1e-4)
     for a, b in zip(together, alone, strict=True):
         assert torch.allclose(a, b, atol=1e-4)

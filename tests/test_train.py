@@ -140,6 +140,21 @@ def test_issue_acceptance_command_completes_then_resumes_for_a_third_step(smollm
     assert runs.latest_checkpoint(tmp_path / "run").name == "step-0003"
 
 
+def test_gpu_out_of_memory_stops_with_one_line_that_says_how_to_go_on(smollm2, tmp_path, monkeypatch, capsys):
+    def out_of_memory(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.17 GiB. GPU 0 has ...\nmore")
+
+    monkeypatch.setattr(grpo, "update", out_of_memory)  # in the first update of a real run
+    with pytest.raises(SystemExit) as stop:
+        simple_train.main([*TINY, "--steps", "1", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code == 1 and err[-1] == (
+        "error: GPU out of memory (CUDA out of memory. Tried to allocate 2.17 GiB. GPU 0 has ...); rerun with a "
+        "smaller --micro-batch (now 4) or --batch-size (now 64): it resumes from the last checkpoint"
+    )
+    assert "Traceback" not in "\n".join(err)
+
+
 class ScriptedEngine:
     """Answers the train stream's questions of even position right every other time it is asked (a group with a
     signal), those of odd position always wrong (a group whose episodes all score alike)."""
