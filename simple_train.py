@@ -34,7 +34,8 @@ from engines.models import ModelError, first_line, model_name
 from episode import DEFAULT_TOOL_PROMPT, TOOL_PROMPT_HELP, TOOL_PROMPTS, Sampling, derive_seed, run_episode
 
 # Flags that change how fast or how long a run goes, not what it learns: a resumed run may change them.
-NOT_CONFIG = {"out", "batch_size", "micro_batch", "max_minutes", "steps", "report_to"}
+NOT_CONFIG = {"out", "batch_size", "micro_batch", "max_minutes", "steps", "report_to", "trainer_gpu_ids",
+              "inference_gpu_ids"}  # fmt: skip
 DATA = Path(__file__).parent / "data"
 SET_FILES = getattr(dataset, "SET_FILES", {name: DATA / f"{name}.jsonl" for name in ("test", "test-ood", "dev")})
 set_name = getattr(dataset, "set_name", lambda path: Path(path).stem)
@@ -74,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--max-minutes", type=float, help="stop cleanly after the step in progress once this much time has passed")
     add("--out", help="output folder (default: runs/train-<model>)")
     add("--report-to", choices=runs.Reporter.KINDS, default="none", help="also log each step's metrics to a tracker")
+    add("--trainer-gpu-ids", type=int, nargs="+", metavar="ID",
+        help="art: ART's dedicated mode: training on these GPUs (from 0), vLLM on --inference-gpu-ids")  # fmt: skip
+    add("--inference-gpu-ids", type=int, nargs="+", metavar="ID",
+        help="art: the GPU of ART's vLLM in dedicated mode (e.g. 1); unset, both share every GPU, vLLM sleeping "
+             "while the trainer runs")  # fmt: skip
     add("--batch-size", type=int, default=64, help="turns generated at once")
     add("--micro-batch", type=int, default=4, help="sequences per forward/backward pass in the update")
     return p
@@ -258,6 +264,8 @@ def main(argv=None) -> dict | None:
     config = runs.config_of(args, "simple_train", NOT_CONFIG)
     try:
         backend = choose_backend(args.backend)
+        if backend != "art" and (args.trainer_gpu_ids or args.inference_gpu_ids):
+            parser.error("--trainer-gpu-ids and --inference-gpu-ids place ART's trainer and vLLM: use --backend art")
         runs.open_run(out, config)
         result = asyncio.run(start_and_train(backend, args, out, weights, eval_sets, config))
     except (ModelError, EngineError, runs.CheckpointError) as e:

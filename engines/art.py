@@ -8,6 +8,7 @@ against openpipe-art 0.5.18).
 """
 
 import rewards
+from engines import EngineError
 from engines.models import load_tokenizer, resolve_model
 from engines.server import OpenAIEngine
 from episode import Episode, template_ignores_tools, tools_of
@@ -63,6 +64,30 @@ def trajectory(ep: Episode, tools: list[dict] | None, weights: rewards.Weights):
     )
 
 
+def internal_config(args, device_count: int):
+    """ART's model config: the LoRA of --lora-*, and with --trainer-gpu-ids and --inference-gpu-ids ART's dedicated
+    mode (training and vLLM on GPUs of their own, no sleeping and waking between them). Checked by ART's own
+    validation and against this machine's `device_count` GPUs; raises EngineError with one line."""
+    import art
+    from art.dev.validate import validate_dedicated_config
+
+    config = art.dev.InternalModelConfig(
+        init_args={"max_seq_length": 8192},
+        peft_args={"r": args.lora_r, "lora_alpha": args.lora_alpha, "target_modules": args.lora_targets},
+    )
+    gpus = {"trainer_gpu_ids": args.trainer_gpu_ids, "inference_gpu_ids": args.inference_gpu_ids}
+    config |= {k: v for k, v in gpus.items() if v is not None}
+    try:
+        validate_dedicated_config(config)
+    except ValueError as e:
+        raise EngineError(f"ART's dedicated mode refuses --trainer-gpu-ids / --inference-gpu-ids: {e}") from None
+    named = [i for ids in gpus.values() for i in ids or []]
+    if named and max(named) >= device_count:
+        raise EngineError(f"--trainer-gpu-ids / --inference-gpu-ids name GPU {max(named)}, but this machine has "
+                          f"{device_count} GPU{'s' * (device_count != 1)}")  # fmt: skip
+    return config
+
+
 class ARTUpdater:
     """Trains through ART's backend (`LocalBackend`: vLLM for the rollouts, Unsloth for the updates); `step` is ART's
     own step number, which ART restores from OUT/art on a rerun."""
@@ -78,17 +103,13 @@ class ARTUpdater:
     async def start(cls, args, out, weights: rewards.Weights) -> "ARTUpdater":
         """Register a LoRA of `--model` with a LocalBackend under OUT/art and read the step it holds."""
         import art
+        import torch
         from art.local import LocalBackend
 
+        config = internal_config(args, torch.cuda.device_count())
         resolved = resolve_model(args.model)
         model = art.TrainableModel(
-            name=f"train-{resolved.name}",
-            project="calc-rl",
-            base_model=resolved.path,
-            _internal_config=art.dev.InternalModelConfig(
-                init_args={"max_seq_length": 8192},
-                peft_args={"r": args.lora_r, "lora_alpha": args.lora_alpha, "target_modules": args.lora_targets},
-            ),
+            name=f"train-{resolved.name}", project="calc-rl", base_model=resolved.path, _internal_config=config
         )
         backend = LocalBackend(path=str(out / "art"))
         await model.register(backend)

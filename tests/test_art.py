@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 import transformers.masking_utils as masking_utils
+from conftest import assert_one_line_error, run_script
 from openai.types.chat import ChatCompletion
 from openai.types.chat.chat_completion import Choice
 
@@ -210,3 +211,40 @@ def test_the_training_loop_trains_through_art_and_adopts_its_step(tmp_path):
     assert names[0] == "calc@10" and names[-1] == "calc@12" and "calc@11" in names
     first_turns = [r["seed"] for r in server.requests if r["first_turn"]][:12]  # step 11's episodes, refills too
     assert len(set(first_turns)) == len(first_turns) == 12
+
+
+def dedicated(*flags):
+    return simple_train.build_parser().parse_args(["--backend", "art", *flags])
+
+
+def test_dedicated_mode_gpu_ids_reach_art_s_config_and_pass_its_validation():
+    from art.dev.validate import is_dedicated_mode, validate_dedicated_config
+
+    shared = art_backend.internal_config(dedicated(), device_count=1)
+    assert not is_dedicated_mode(shared) and shared["peft_args"]["r"] == 16  # unset: one GPU shared, as before
+    config = art_backend.internal_config(dedicated("--trainer-gpu-ids", "0", "--inference-gpu-ids", "1"), 2)
+    assert is_dedicated_mode(config) and (config["trainer_gpu_ids"], config["inference_gpu_ids"]) == ([0], [1])
+    validate_dedicated_config(config)  # ART's own check, on what ARTUpdater.start registers
+    assert art.TrainableModel(name="m", project="p", base_model="b", _internal_config=config)
+
+
+@pytest.mark.parametrize(
+    "flags, devices, message",
+    [
+        (["--trainer-gpu-ids", "0"], 2, "must both be set or both unset"),
+        (["--trainer-gpu-ids", "0", "--inference-gpu-ids", "0"], 2, "must not overlap"),
+        (["--trainer-gpu-ids", "1", "--inference-gpu-ids", "0"], 2, "must start at GPU 0"),
+        (["--trainer-gpu-ids", "0", "--inference-gpu-ids", "1"], 1, "name GPU 1, but this machine has 1 GPU"),
+        (["--trainer-gpu-ids", "0", "1", "--inference-gpu-ids", "2"], 2, "name GPU 2, but this machine has 2 GPUs"),
+    ],
+)
+def test_gpu_ids_art_or_the_machine_cannot_take_are_refused_with_one_line(flags, devices, message):
+    with pytest.raises(art_backend.EngineError, match=message) as refused:
+        art_backend.internal_config(dedicated(*flags), device_count=devices)
+    assert "\n" not in str(refused.value)
+
+
+def test_gpu_ids_without_the_art_backend_are_refused(tmp_path):
+    result = run_script("simple_train.py", "--backend", "local", "--trainer-gpu-ids", "0", "--inference-gpu-ids", "1",
+                        "--eval-sets", "test", "--out", tmp_path / "run", timeout=120)  # fmt: skip
+    assert_one_line_error(result, "place ART's trainer and vLLM: use --backend art")
