@@ -71,7 +71,8 @@ BASIC_SCHEMA = tool_schema(
 )
 
 
-def _call_text(expression: str) -> str:
+def tool_call_text(expression: str) -> str:
+    """A calculator call in the Hermes text form the model writes (what the demo turns and benchmarks show it)."""
     return f'<tool_call>\n{{"name": "calculator", "arguments": {{"expression": "{expression}"}}}}\n</tool_call>'
 
 
@@ -81,11 +82,11 @@ def _call_text(expression: str) -> str:
 DEMO = (
     {"role": "user", "content": "A shop has 4 crates of 25 apples. It sells 30 apples and shares the rest equally "
                                 "among 5 stores. How many apples does each store get?"},
-    {"role": "assistant", "content": _call_text("4*25")},
+    {"role": "assistant", "content": tool_call_text("4*25")},
     {"role": "tool", "content": "100"},
-    {"role": "assistant", "content": _call_text("100-30")},
+    {"role": "assistant", "content": tool_call_text("100-30")},
     {"role": "tool", "content": "70"},
-    {"role": "assistant", "content": _call_text("70/5")},
+    {"role": "assistant", "content": tool_call_text("70/5")},
     {"role": "tool", "content": "14"},
     {"role": "assistant", "content": "<answer>14</answer>"},
 )  # fmt: skip

@@ -19,9 +19,9 @@ import grpo
 from dataset import load_problems
 from engines import models
 from engines.lora import load_policy
-from episode import system_prompt, template_ignores_tools, tools_of
+from episode import system_prompt, template_ignores_tools, tool_call_text, tools_of
 
-COMPLETION = '<tool_call>\n{"name": "calculator", "arguments": {"expression": "9145*117"}}\n</tool_call>'
+COMPLETION = tool_call_text("9145*117")
 
 
 def samples_of(tokenizer, n: int) -> list[grpo.Sample]:
