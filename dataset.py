@@ -125,6 +125,14 @@ def exact_value(expression: str) -> Fraction:
         raise ValueError(f"division by zero in {expression!r}") from exc
 
 
+def step_values(expression: str) -> list[Fraction]:
+    """The exact value of each operation of an expression, the whole expression's (the answer) last: "(5*12)-7" ->
+    [60, 53]. What a chain of one-operation calculator calls computes on the way to the answer."""
+    _steps(expression)
+    nodes = [n for n in ast.walk(ast.parse(expression.strip(), mode="eval")) if isinstance(n, ast.BinOp)]
+    return [exact_value(ast.unparse(n)) for n in reversed(nodes)]
+
+
 def format_number(value: Fraction | int) -> str:
     """Integers as "237", terminating decimals exactly as "41.35" (no trailing zeros), else "p/q" (exact: unlike
     the calculator, which rounds what does not terminate)."""

@@ -81,7 +81,7 @@ def cells(args, sizes: dict[str, int], model: str, seed: int) -> list[tuple[str,
              "--questions-per-step", str(args.questions_per_step), "--group-size", str(args.group_size), "--lr",
              str(args.lr), "--eval-every", str(args.eval_every), "--backend", args.backend, "--micro-batch",
              str(args.micro_batch), "--refill-rounds", str(args.refill_rounds), "--curriculum", str(args.curriculum),
-             *prompt]  # fmt: skip
+             "--progress-reward", str(args.progress_reward), *prompt]  # fmt: skip
     if args.n is not None:  # a smoke run: small in-training evals too (else simple_train.py's own default)
         train += ["--eval-n", str(args.n)]
     if args.max_minutes is not None:  # training stops cleanly after this; rerunning reproduce.py continues it
@@ -289,6 +289,7 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=float, default=1e-4, help="learning rate of the LoRA adapter")
     p.add_argument("--refill-rounds", type=int, default=1, help="of training: rounds replacing groups without signal")
     p.add_argument("--curriculum", type=int, default=0, metavar="K", help="of training: short questions first K steps")
+    p.add_argument("--progress-reward", type=float, default=0.0, help="of training: see simple_train.py --help")
     p.add_argument("--eval-every", type=int, default=10, help="in-training eval every K training steps")
     p.add_argument("--max-new-tokens", type=int, default=256, help="per assistant turn (tool evals, training)")
     p.add_argument("--no-tool-max-new-tokens", type=int, default=1024, help="per turn of the no-tool eval")

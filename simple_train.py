@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--format-reward", type=float, default=w.format_reward, help="bonus for a parsable number in the last <answer>")
     add("--malformed-penalty", type=float, default=w.malformed_penalty, help="penalty per malformed tool call")
     add("--malformed-cap", type=float, default=w.malformed_cap, help="cap on the total malformed penalty (< 1)")
+    add("--progress-reward", type=float, default=w.progress_reward,
+        help="times the share of the problem's step values that tool calls returned (cap + this < 1)")  # fmt: skip
     add("--max-new-tokens", type=int, default=256, help="per assistant turn")
     add("--max-turns", type=int, default=5, help="tool rounds before an episode is cut")
     add("--tool-prompt", choices=list(TOOL_PROMPTS), default=DEFAULT_TOOL_PROMPT,
@@ -96,7 +98,7 @@ def check_args(p: argparse.ArgumentParser, args) -> rewards.Weights:
         p.error("--lr, --temperature and --clip must be > 0")
     if min(args.eval_every, args.refill_rounds, args.curriculum) < 0 or (args.max_minutes or 0) < 0:
         p.error("--eval-every, --refill-rounds, --curriculum and --max-minutes must be >= 0")
-    weights = rewards.Weights(args.format_reward, args.malformed_penalty, args.malformed_cap)
+    weights = rewards.Weights(args.format_reward, args.malformed_penalty, args.malformed_cap, args.progress_reward)
     if complaint := rewards.check_weights(weights):
         p.error(complaint)
     return weights

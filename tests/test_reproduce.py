@@ -81,11 +81,11 @@ def test_plan_commands_use_the_whole_set_and_the_no_tool_token_limit(tmp_path, d
     assert later == ["train", "trained dev"]  # the untrained cells ran under seed 3 for both seeds
     train = reproduce.cells(args, sizes, "m", 4)[0][2]
     assert "--eval-n" not in train and "--dataset" not in train
-    recipe = reproduce.parse_args(["--models", "m", "--seeds", "3", "--sets", "dev", "--data-dir", str(data),
-                                   "--curriculum", "12", "--refill-rounds", "2"])  # fmt: skip
+    knobs = ["--curriculum", "12", "--refill-rounds", "2", "--progress-reward", "0.3"]
+    recipe = reproduce.parse_args(["--models", "m", "--seeds", "3", "--sets", "dev", "--data-dir", str(data), *knobs])
     train = next(c for label, _, c in reproduce.cells(recipe, sizes, "m", 3) if label == "train")
     flags = dict(zip(train[1::2], train[2::2], strict=False))
-    assert flags["--curriculum"] == "12" and flags["--refill-rounds"] == "2"
+    assert flags["--curriculum"] == "12" and flags["--refill-rounds"] == "2" and flags["--progress-reward"] == "0.3"
 
 
 @pytest.mark.parametrize("prompt", [None, "one-op", "steps"])
