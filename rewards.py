@@ -45,8 +45,8 @@ def check_weights(w: Weights) -> str | None:
     # worst right (CORRECT + format - cap) above best wrong (format + progress): the format bonus is on both sides.
     if not w.malformed_cap + w.progress_reward < CORRECT:
         return (
-            f"--malformed-cap {w.malformed_cap} plus --progress-reward {w.progress_reward} must stay below the "
-            f"correct-answer reward {CORRECT}"
+            f"--malformed-cap {w.malformed_cap} must stay below the correct-answer reward {CORRECT} minus "
+            f"--progress-reward {w.progress_reward}"
         )
     return None
 
