@@ -6,8 +6,8 @@ chat template asks for); results go back as `role: tool` messages. Nothing a mod
 malformed calls are answered with an error message and counted, and at most MAX_CALLS_PER_TURN calls a turn are run
 (each later one is answered with an error and counted as a tool error).
 
-Chaining is measured, not rewarded (`chain`): a call counts when its expression holds an operator and repeats no
-earlier call; it is dependent when a later call or the final answer uses its result.
+Chaining is measured (`chain`): a call counts when its expression holds an operator and repeats no earlier call; it
+is dependent when a later call or the final answer uses its result. Only `--progress-reward` pays for steps on the way.
 """
 
 import hashlib
