@@ -208,17 +208,21 @@ async def train(args, updater, out: Path, weights: rewards.Weights, eval_sets: d
         t0 = time.time()
         groups, scores, played, drawn = await play_step(engine, args, step + 1, stream, weights, tools_in_prompt)
         pos += drawn
+        t1 = time.time()
         result = await updater.update(groups, scores)
         step = result["step"]  # the backend's own count (ART keeps its own)
+        times = {"rollout_s": round(t1 - t0, 1), "update_s": round(time.time() - t1, 1)}
         runs.write_rollouts(out, step, groups)
         summaries, final = None, step >= args.steps
         if final or (args.eval_every and step % args.eval_every == 0):
+            t2 = time.time()
             summaries = await evaluate(engine, eval_sets, args, step, out, tools_in_prompt)
+            times["eval_s"] = round(time.time() - t2, 1)
         row = {"step": step} | rewards.batch_metrics(played, weights)  # over every question drawn
         row["skipped_groups"] = sum(grpo.group_advantages(s, False) is None for s in scores)
         row |= {"refilled": len(played) // args.group_size - args.questions_per_step, "data_pos": pos}
         row |= {k: result[k] for k in ("loss", "grad_norm", "train_tokens")}
-        row |= eval_columns(eval_sets, summaries) | {"step_s": round(time.time() - t0, 1)} | peak_gpu_memory()
+        row |= eval_columns(eval_sets, summaries) | times | {"step_s": round(time.time() - t0, 1)} | peak_gpu_memory()
         runs.append_metrics(out, row)
         reporter.log(row)
         runs.plot_curve(out)

@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 RUN = ["simple_train.py", "--model", "qwen2.5-coder-0.5b", "--backend", "local", "--questions-per-step", "1",
        "--group-size", "4", "--max-new-tokens", "24", "--max-turns", "1", "--eval-n", "1", "--eval-sets", "test",
        "--format-reward", "0.1", "--seed", "3"]  # fmt: skip
-TIMING = {"step_s", "peak_gpu_gib"}
+TIMING = {"step_s", "rollout_s", "update_s", "eval_s", "peak_gpu_gib"}
 
 
 def train(out, steps: int, eval_every: int) -> None:

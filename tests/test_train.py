@@ -53,7 +53,9 @@ def test_train_stops_resumes_and_the_adapter_evaluates(smollm2, tmp_path):
     for r in rows[1:]:
         assert r["loss"] is None if r["skipped_groups"] == 1 else torch.isfinite(torch.tensor(r["loss"]))
         assert {"reward_mean", "reward_std", "train_acc", "tool_rate", "malformed_rate", "tokens", "step_s"} <= set(r)
+        assert 0 <= r["rollout_s"] + r["update_s"] + r.get("eval_s", 0) <= r["step_s"] + 0.2  # the step's time, split
     assert all(rows[0][k] is not None and rows[1][k] is None and rows[2][k] is not None for k in evals)
+    assert "eval_s" not in rows[1] and rows[2]["eval_s"] > 0  # only steps that evaluated
     # The train stream goes on where the checkpoint left it: a group without signal (SmolLM2 scores alike) was
     # replaced by the next question, and the step trained on questions from its own stretch of the stream.
     for before, r in zip(rows, rows[1:], strict=False):
