@@ -1,9 +1,12 @@
 """GRPO for the local backend: group advantages, one training sequence per assistant turn, the token-level loss.
 
-Every assistant turn is its own sequence: the exact ids the model was shown (`Turn.prompt_ids`) followed by the
-ids it sampled (`Turn.completion_ids`); nothing is re-tokenized. The loss covers completion positions only: system
-and user prompts, earlier turns and tool results all sit in the prompt ids, so they are never trained on. The
-summed token loss is divided by the number of completion tokens in the batch (all groups, all turns).
+Every assistant turn is trained on the exact ids the model was shown (`Turn.prompt_ids`) followed by the ids it
+sampled (`Turn.completion_ids`); nothing is re-tokenized. Where a turn's prompt ids begin with the previous turn's
+whole sequence (the usual case: the chat template re-renders the conversation as it was sampled), the two turns are
+one sequence with both completions trained, so the shared prefix runs through the model once, not once per turn; the
+log-probs are those of separate sequences, as every trained token sees exactly the context it was sampled in. The
+loss covers completion positions only: system and user prompts and tool results are never trained on. The summed
+token loss is divided by the number of completion tokens in the batch (all groups, all turns).
 
 With one update per batch the loss is the plain policy gradient -A * log p(token); with more, the PPO clipped
 ratio against the log-probs recorded before the first update. No KL term.
@@ -20,7 +23,15 @@ class Sample:
     prompt_ids: list[int]
     completion_ids: list[int]
     advantage: float
-    old_logprobs: torch.Tensor | None = None  # per completion token, recorded before the first update
+    old_logprobs: torch.Tensor | None = None  # per trained token, recorded before the first update
+    earlier: tuple[tuple[int, int], ...] = ()  # (start, length) of earlier turns' completions inside prompt_ids
+
+    def spans(self) -> list[tuple[int, int]]:
+        """(start, length) of every trained stretch of prompt_ids + completion_ids, in order."""
+        return [*self.earlier, (len(self.prompt_ids), len(self.completion_ids))]
+
+    def trained_tokens(self) -> int:
+        return sum(n for _, n in self.spans())
 
 
 def group_advantages(rewards: list[float], scale: bool) -> list[float] | None:
@@ -33,13 +44,20 @@ def group_advantages(rewards: list[float], scale: bool) -> list[float] | None:
 
 
 def samples_of(episode, advantage: float) -> list[Sample]:
-    """One training sequence per assistant turn of the episode, all with the episode's advantage."""
+    """The training sequences of the episode's assistant turns, all with the episode's advantage: a turn whose prompt
+    ids continue the previous sequence extends it, any other starts a new one."""
     out = []
     for turn in episode.turns:
         if turn.prompt_ids is None or turn.completion_ids is None:
             raise ValueError("training needs the exact token ids of every turn (use the local engine)")
-        if turn.completion_ids:
-            out.append(Sample(list(turn.prompt_ids), list(turn.completion_ids), advantage))
+        if not turn.completion_ids:
+            continue
+        prompt, completion = list(turn.prompt_ids), list(turn.completion_ids)
+        last = out[-1] if out else None
+        if last and prompt[: len(last.prompt_ids) + len(last.completion_ids)] == last.prompt_ids + last.completion_ids:
+            out[-1] = Sample(prompt, completion, advantage, earlier=tuple(last.spans()))
+        else:
+            out.append(Sample(prompt, completion, advantage))
     return out
 
 
@@ -57,7 +75,8 @@ def batch_samples(groups: list[list], group_rewards: list[list[float]], scale: b
 
 
 def completion_logprobs(model, batch: list[Sample], pad_id: int, temperature: float = 1.0) -> list[torch.Tensor]:
-    """log p(completion token | everything before it) for each sample, from one right-padded forward pass."""
+    """log p(trained token | everything before it) for each sample (its spans in order), from one right-padded
+    forward pass."""
     device = next(model.parameters()).device
     rows = [s.prompt_ids + s.completion_ids for s in batch]
     width = max(map(len, rows))
@@ -66,15 +85,17 @@ def completion_logprobs(model, batch: list[Sample], pad_id: int, temperature: fl
     # a padding mask would leave fully masked rows whose NaNs leak into the gradients through sdpa's backward.
     # Logits only from the first completion position of the batch on: the prompts' vocabulary-wide logits are most
     # of the forward's memory and are never used.
-    keep = width - min(len(s.prompt_ids) for s in batch) + 1
+    keep = width - min(s.spans()[0][0] for s in batch) + 1
     logits = model(input_ids=ids, logits_to_keep=keep).logits
     offset = width - keep  # logits[:, j] are those of position offset + j
     out = []
     for i, s in enumerate(batch):
-        start, n = len(s.prompt_ids), len(s.completion_ids)  # logits at position t predict token t + 1
-        step_logits = logits[i, start - 1 - offset : start - 1 - offset + n].float() / temperature
-        targets = ids[i, start : start + n]
-        out.append(torch.log_softmax(step_logits, -1).gather(-1, targets[:, None])[:, 0])
+        parts = []
+        for start, n in s.spans():  # logits at position t predict token t + 1
+            step_logits = logits[i, start - 1 - offset : start - 1 - offset + n].float() / temperature
+            targets = ids[i, start : start + n]
+            parts.append(torch.log_softmax(step_logits, -1).gather(-1, targets[:, None])[:, 0])
+        out.append(torch.cat(parts))
     return out
 
 
@@ -104,7 +125,7 @@ def update(
     max_grad_norm: float = 1.0,
 ) -> dict:
     """`updates` optimizer steps on the batch, gradients accumulated over micro-batches. Returns loss stats."""
-    n_tokens = sum(len(s.completion_ids) for s in samples)
+    n_tokens = sum(s.trained_tokens() for s in samples)
     if n_tokens == 0:
         return {"loss": None, "tokens": 0, "grad_norm": None}
     model.train()

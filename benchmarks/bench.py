@@ -88,7 +88,7 @@ def grpo_update(model, engine, episodes, group_size, lr) -> float:
     group_rewards = [[rewards.reward(ep, rewards.Weights()) for ep in g] for g in groups]
     samples, _ = grpo.batch_samples(groups, group_rewards, scale=False)
     if not samples:  # every group agreed: move the adapter anyway so that the weights really change
-        samples = [grpo.Sample(t.prompt_ids, t.completion_ids, 1.0) for ep in episodes[:8] for t in ep.turns]
+        samples = [s for ep in episodes[:8] for s in grpo.samples_of(ep, 1.0)]
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
     cuda = torch.cuda.is_available()
     started = time.perf_counter()

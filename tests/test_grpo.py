@@ -107,3 +107,70 @@ def test_padded_batch_logprobs_equal_single_sequences(smollm2):
     assert torch.allclose(alone[1], expected, atol=1e-4)
     for a, b in zip(together, alone, strict=True):
         assert torch.allclose(a, b, atol=1e-4)
+
+
+class TokenScripted:
+    """Plays fixed assistant texts with a real tokenizer as LocalEngine does: the chat template renders the whole
+    conversation, the tokenizer encodes it without special tokens, and a completion ends with ChatML's end of turn."""
+
+    def __init__(self, tokenizer, *texts):
+        self.tokenizer, self.texts = tokenizer, list(texts)
+
+    async def chat(self, messages, tools, sampling):
+        from episode import Turn
+
+        text = self.texts.pop(0)
+        rendered = self.tokenizer.apply_chat_template(messages, tools=tools, tokenize=False, add_generation_prompt=True)
+        prompt = self.tokenizer(rendered, add_special_tokens=False)["input_ids"]
+        end = self.tokenizer.convert_tokens_to_ids("<|im_end|>")
+        completion = self.tokenizer(text, add_special_tokens=False)["input_ids"] + [end]
+        return Turn(text, "stop", len(prompt), len(completion), prompt_ids=prompt, completion_ids=completion)
+
+
+def test_the_turns_of_a_real_episode_train_as_one_sequence_with_each_turns_logprobs(qwen):
+    """Qwen's template re-renders a conversation as it was sampled, so a four-turn chain under the demo prompt is one
+    training sequence: same trained tokens and the same log-probs as the four turn-by-turn sequences, with the
+    prefix (system prompt, worked episode, question) through the model once instead of four times."""
+    import asyncio
+
+    from dataset import Problem
+    from engines import models
+    from episode import Sampling, run_episode, tool_call_text
+
+    tokenizer = models.load_tokenizer(qwen)
+    problem = Problem("p-3", "Ava buys 5 boxes of 12 pens, gives away 7 and shares the rest among 3 friends and "
+                      "herself. How many pens does each get?", "13.25", "(5*12-7)/4", "chain", 3)  # fmt: skip
+    script = [tool_call_text(e) for e in ("5*12", "60-7", "53/4")] + ["<answer>13.25</answer>"]
+    ep = asyncio.run(run_episode(TokenScripted(tokenizer, *script), problem, True, 5, False, Sampling(1.0, 0, 64),
+                                 "demo"))  # fmt: skip
+    assert ep.correct and len(ep.turns) == 4
+    (merged,) = grpo.samples_of(ep, 0.5)
+    apart = [grpo.Sample(t.prompt_ids, t.completion_ids, 0.5) for t in ep.turns]
+    assert merged.trained_tokens() == sum(len(t.completion_ids) for t in ep.turns)
+    assert merged.prompt_ids + merged.completion_ids == apart[-1].prompt_ids + apart[-1].completion_ids
+    assert sum(len(s.prompt_ids) + len(s.completion_ids) for s in apart) > 3 * len(merged.prompt_ids)
+    lm = models.load_model(qwen, "cpu")
+    with torch.no_grad():
+        together = grpo.completion_logprobs(lm, [merged], pad_id=tokenizer.pad_token_id)[0]
+        alone = torch.cat(grpo.completion_logprobs(lm, apart, pad_id=tokenizer.pad_token_id))
+    assert together.shape == alone.shape and torch.allclose(together, alone, atol=1e-4)
+
+
+def test_a_turn_whose_prompt_does_not_continue_the_sequence_starts_its_own():
+    def turn(prompt, completion):
+        return SimpleNamespace(prompt_ids=prompt, completion_ids=completion)
+
+    # The second prompt continues the first sequence; the third re-tokenized it differently (2, 9 for 2, 3, 4).
+    ep = SimpleNamespace(turns=[turn([1, 2], [3, 4]), turn([1, 2, 3, 4, 5], [6]), turn([1, 2, 9, 5, 6, 7], [8])])
+    first, second = grpo.samples_of(ep, -1.0)
+    assert (first.prompt_ids, first.completion_ids, first.spans()) == ([1, 2, 3, 4, 5], [6], [(2, 2), (5, 1)])
+    assert (second.prompt_ids, second.completion_ids, second.earlier) == ([1, 2, 9, 5, 6, 7], [8], ())
+    model = PositionLogits()
+    logps = grpo.completion_logprobs(model, [first, second], pad_id=0)
+    table = torch.log_softmax(model.table, -1)
+    assert torch.allclose(logps[0], table[[1, 2, 4], [3, 4, 6]]) and torch.allclose(logps[1], table[[5], [8]])
+    sum(lp.sum() for lp in logps).backward()
+    # Positions 1, 2 and 4 predict the merged sequence's trained tokens, 5 the other's; 0 and 3 predict prompt tokens.
+    assert (model.table.grad.abs().sum(-1) > 0).nonzero().flatten().tolist() == [1, 2, 4, 5]
+    stats = grpo.update(model, torch.optim.SGD(model.parameters(), lr=0.0), [first, second], pad_id=0)
+    assert stats["tokens"] == 4
