@@ -1,4 +1,4 @@
-"""GRPO for the local backend: group advantages, one training sequence per assistant turn, the token-level loss.
+"""GRPO for the local backend: group advantages, the training sequences of an episode's turns, the token-level loss.
 
 Every assistant turn is trained on the exact ids the model was shown (`Turn.prompt_ids`) followed by the ids it
 sampled (`Turn.completion_ids`); nothing is re-tokenized. Where a turn's prompt ids begin with the previous turn's
@@ -83,8 +83,8 @@ def completion_logprobs(model, batch: list[Sample], pad_id: int, temperature: fl
     ids = torch.tensor([r + [pad_id] * (width - len(r)) for r in rows], device=device)
     # No attention mask: with right padding, causal attention alone keeps every real token from seeing padding, and
     # a padding mask would leave fully masked rows whose NaNs leak into the gradients through sdpa's backward.
-    # Logits only from the first completion position of the batch on: the prompts' vocabulary-wide logits are most
-    # of the forward's memory and are never used.
+    # Logits only from the batch's first trained position on: the prompts' vocabulary-wide logits are most of the
+    # forward's memory and are never used (a merged episode also keeps those of the tool results between its turns).
     keep = width - min(s.spans()[0][0] for s in batch) + 1
     logits = model(input_ids=ids, logits_to_keep=keep).logits
     offset = width - keep  # logits[:, j] are those of position offset + j
