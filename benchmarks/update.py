@@ -107,7 +107,8 @@ def main(argv=None) -> dict:
         "sequences": len(samples),
         "micro_batch": args.micro_batch,
         "tokens": sum(len(s.prompt_ids) + len(s.completion_ids) for s in samples),
-        "trained_tokens": sum(s.trained_tokens() for s in samples),
+        # every turn's completion, also those merged into a later turn's sequence (older grpo.Sample: no `earlier`)
+        "completion_tokens": sum(len(s.completion_ids) + sum(n for _, n in getattr(s, "earlier", ())) for s in samples),
         "warmup_s": round(times[0], 2),
         "update_s": round(sum(times[1:]) / args.repeats, 2),
         "peak_added_gib": round(peak_gib(device) - base, 2),
