@@ -4,7 +4,8 @@ Every problem carries the arithmetic expression it was built from; the answer is
 expression with exact fractions, so a problem's label can never disagree with its arithmetic.
 A problem's arithmetic split is a pure function of its canonical expression (see `split_of`), so train,
 test and dev never share a computation, whatever names and objects dress it up. Wording and vocabulary
-live in templates.py, each template in one pool: train (train and test splits), dev, or ood (test-ood).
+live in templates.py, each template in one pool: train (train and test splits), train-only (the train split only:
+written after the test set was frozen), dev, or ood (test-ood).
 
 Run:
     python dataset.py --split train --n 20000 --seed 0 --out data/train.jsonl
@@ -45,12 +46,12 @@ SET_SHA256 = {
 }
 
 SPLITS = ("train", "test", "dev", "test-ood")
-# split -> (template pool, vocabulary pool, arithmetic split)
+# split -> (template pools, vocabulary pool, arithmetic split)
 SPLIT_POOLS = {
-    "train": ("train", "in", "train"),
-    "test": ("train", "in", "test"),
-    "dev": ("dev", "in", "dev"),
-    "test-ood": ("ood", "ood", "test"),
+    "train": (("train", "train-only"), "in", "train"),
+    "test": (("train",), "in", "test"),
+    "dev": (("dev",), "in", "dev"),
+    "test-ood": (("ood",), "ood", "test"),
 }
 STEP_WEIGHTS = (25, 30, 25, 20)  # how often 1, 2, 3, 4 steps are drawn
 DIGIT_LIMITS = (1, 6)
@@ -456,7 +457,7 @@ SHAPES = {
 
 class Template(NamedTuple):
     id: str  # "family/shape/tN"
-    pool: str  # "train", "dev" or "ood"
+    pool: str  # "train", "train-only", "dev" or "ood"
     text: str
 
     @property
@@ -478,6 +479,15 @@ FAMILIES = tuple(dict.fromkeys(t.family for t in TEMPLATES))
 CELLS: dict[str, dict[tuple[str, int], list[Template]]] = {}
 for _t in TEMPLATES:
     CELLS.setdefault(_t.pool, {}).setdefault((_t.family, _t.steps), []).append(_t)
+
+
+def train_words_digest() -> str:
+    """12 hex digits of the sha256 of the train split's templates and vocabulary: a training run records it, so it
+    is never resumed on other wording."""
+    pools, vocabulary = SPLIT_POOLS["train"][:2]
+    words = [f"{t.id}\t{t.text}" for t in TEMPLATES if t.pool in pools]
+    words += [p.name for p in templates.PEOPLE[vocabulary]] + ["/".join(i) for i in templates.ITEMS[vocabulary]]
+    return hashlib.sha256("\n".join(words).encode()).hexdigest()[:12]
 
 
 def render(template: Template, s: _Sampler, vocabulary: str) -> tuple[str, str] | None:
@@ -531,12 +541,12 @@ def iter_problems(
 
 
 def _stream(split: str, seed: int, min_digits: int, max_digits: int, max_steps: int) -> Iterator[Problem]:
-    pool, vocabulary, arithmetic = SPLIT_POOLS[split]
+    pools, vocabulary, arithmetic = SPLIT_POOLS[split]
     knobs = (min_digits, max_digits, max_steps)
     rng = random.Random(f"{split}:{seed}:{min_digits}:{max_digits}:{max_steps}")
     sampler = _Sampler(rng, min_digits, max_digits)
-    cells = CELLS[pool]
-    quotas = None if pool == "train" else ((p.family, p.steps) for p in iter_problems("test", seed, *knobs))
+    cells = {cell: [t for pool in pools for t in CELLS[pool].get(cell, [])] for cell in CELLS[pools[0]]}
+    quotas = None if pools[0] == "train" else ((p.family, p.steps) for p in iter_problems("test", seed, *knobs))
     step_counts = list(range(1, max_steps + 1))
     families = {k: [f for f in FAMILIES if (f, k) in cells] for k in step_counts}
     seen_questions: set[str] = set()

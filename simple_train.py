@@ -261,13 +261,18 @@ async def start_and_train(backend: str, args, out: Path, weights: rewards.Weight
         await updater.close()
 
 
+def run_config(args) -> dict:
+    """What the run learns from: its flags less NOT_CONFIG, and the digest of the train split's wording."""
+    return runs.config_of(args, "simple_train", NOT_CONFIG) | {"train_words": dataset.train_words_digest()}
+
+
 def main(argv=None) -> dict | None:
     parser = build_parser()
     args = parser.parse_args(argv)
     weights = check_args(parser, args)
     eval_sets = load_eval_sets(parser, args)
     out = Path(args.out or f"runs/train-{model_name(args.model)}")
-    config = runs.config_of(args, "simple_train", NOT_CONFIG)
+    config = run_config(args)
     try:
         backend = choose_backend(args.backend)
         if backend != "art" and (args.trainer_gpu_ids or args.inference_gpu_ids):

@@ -2,8 +2,10 @@
 
 A template is (id, pool, text). The id is "family/shape/tN": dataset.py's SHAPES maps "family/shape" to its step
 count and to the function that draws the numbers and builds the expression. The pool says which split may use it:
-"train" (train and test splits), "dev" (dev split only), "ood" (test-ood split only). Dev and ood templates are
-worded differently from train ones (no 6 words in a row shared; a test checks).
+"train" (train and test splits), "train-only" (the train split only: added after the test set was frozen), "dev"
+(dev split only), "ood" (test-ood split only). Dev and ood templates are worded differently from train and
+train-only ones (no 6 words in a row shared; a test checks). Train wording writes percentages as "%" only; dev's
+"percent" is a word training never shows.
 
 Fields: the shape's numbers ({a}, {n}, {p}, ...), people {A} {B} {C} (with {A.he} {A.He} {A.him} {A.his} {A.His}),
 {item} {items} {a_item} {container} {containers} {a_container}, a second item {item2} {items2}, a distractor
@@ -397,5 +399,111 @@ TEMPLATES = (
     ("savings/hours/t6", "ood", "{A} has {have} in the bank and gets a job that pays {w} per hour, {h} hours a week. How many weeks will pass before {A.he} has {goal}?"),
     ("savings/spend/t5", "ood", "{A} earns {w} an hour working {h} hours a week, and {A.he} spends {e} of it weekly on snacks. Starting from {have}, how long, in weeks, until {A.he} reaches {goal}?"),
     ("savings/spend/t6", "ood", "Each week {A} works {h} hours for {w} an hour and spends {e} of the pay on bus fares. Starting with {have}, after how many weeks will {A.he} have {goal}?"),
+
+    # More train phrasings (pool "train-only"): the train split draws them beside the "train" ones; the frozen
+    # in-template test set predates them.
+    ("times/product/t8", "train-only", "How many {items} did {B} sell if {B.his} sales were {n} times {A}'s, and {A} sold {a}?"),
+    ("times/product/t9", "train-only", "{A} planted {a} {items}. {B} planted {n} times that amount. What number of {items} did {B} plant?"),
+    ("times/product/t10", "train-only", "A small {container} holds {a} {items}. A large one holds {n} times more. How many {items} fit in the large {container}?"),
+    ("times/twice/t4", "train-only", "{B} read {a} pages last month and double that this month. How many pages did {B.he} read this month?"),
+    ("times/twice/t5", "train-only", "A van carries {a} {items}. A truck carries twice as many. The van is {noise} days old. How many {items} does the truck carry?"),
+    ("times/triple/t3", "train-only", "{A} scored {a} points in the first round and three times as many in the second. How many points did {A.he} score in the second round?"),
+    ("times/triple/t4", "train-only", "The blue team has {a} {items}. The red team has triple the blue team's number. How many {items} does the red team have?"),
+    ("times/together/t7", "train-only", "How many {items} are there in all if one {container} has {a} and another has {n} times as many?"),
+    ("times/together/t8", "train-only", "{A} ran {a} meters on Saturday and {n} times as far on Sunday. How many meters did {A.he} run over the weekend?"),
+    ("times/plus/t7", "train-only", "Team one scored {a} points. Team two scored {n} times as many as team one, and team three scored {m} more than team two. How many points did teams one and three score between them?"),
+    ("times/plus/t8", "train-only", "{C} has {m} more {items} than {B}, and {B} has {n} times as many as {A}. {A} has {a}. How many {items} do {A} and {C} have together?"),
+    ("times/three/t7", "train-only", "If {A} has {a} {items}, {B} has {n} times as many as {A}, and {C} has {k} times as many as {A}, how many {items} do they have in all?"),
+    ("times/three/t8", "train-only", "A workshop made {a} {items} on day one, {n} times as many on day two, and {k} times the day-one amount on day three. How many {items} did it make in those three days?"),
+
+    ("compare/more/t5", "train-only", "{B} walked {m} meters farther than {A}. {A} walked {a} meters. How far did {B} walk, in meters?"),
+    ("compare/more/t6", "train-only", "How many {items} are in the new {container} if it has {m} more than the old one, which has {a}?"),
+    ("compare/fewer/t6", "train-only", "The second bus carried {m} fewer people than the first. The first carried {a} people. How many people rode the second bus?"),
+    ("compare/fewer/t7", "train-only", "{A} had {a} {items} in a drawer and {noise} {others} on a desk. {B} has {m} fewer {items} than {A}. How many {items} does {B} have?"),
+    ("compare/total/t6", "train-only", "How many {items} do two {containers} hold together if the first holds {a} and the second holds {m} more than the first?"),
+    ("compare/total/t7", "train-only", "{A} wrote {a} words on Monday. On Tuesday {A.he} wrote {m} more words than on Monday. What is the total for both days?"),
+    ("compare/then_fewer/t6", "train-only", "Box one has {a} {items}. Box two has {m} more than box one. Box three has {k} fewer than box two. How many {items} does box three have?"),
+    ("compare/then_fewer/t7", "train-only", "How many {items} does {C} have if {C} has {k} fewer than {B}, and {B} has {m} more than {A}, who has {a}?"),
+
+    ("rate/product/t8", "train-only", "How many {items} can a machine make in {t} hours if it makes {r} of them every hour?"),
+    ("rate/product/t9", "train-only", "{A} fills {t} {containers} and puts {r} {items} in every {container}. What is the number of {items} {A.he} uses?"),
+    ("rate/plus/t7", "train-only", "How many {items} will a shop have if it starts with {c} and gets {r} more on each of the next {t} days?"),
+    ("rate/plus/t8", "train-only", "{A} owns {c} {items}. {A.He} buys {t} {containers}, and every one has {r} {items} in it. What is the new total of {items}?"),
+    ("rate/two/t7", "train-only", "How many {items} did a baker make in total, working {t} hours at {r} per hour and after that {t2} hours at {r2} per hour?"),
+    ("rate/two/t8", "train-only", "{A} delivers {t} {containers}, {r} {items} in each, and {B} delivers {t2} {containers}, {r2} {items} in each. Altogether, how many {items} get delivered?"),
+    ("rate/two_less/t7", "train-only", "A machine runs {t} hours at {r} {items} per hour, then {t2} hours at {r2} per hour. {c} of the {items} are rejected. How many {items} are kept?"),
+    ("rate/two_less/t8", "train-only", "{A} collects {t} {containers} of {r} {items} and {t2} {containers} of {r2} {items}, then sells {c} of them. How many {items} remain with {A.him}?"),
+
+    ("cost/total/t5", "train-only", "If one {item} sells for {p}, what is the cost of {q} {items}, in dollars?"),
+    ("cost/total/t6", "train-only", "{A} orders {q} {items}, and every one of them is {p}. How many dollars does the order come to?"),
+    ("cost/dozen/t4", "train-only", "A dozen {items} are needed for a party, and a single {item} costs {p}. What is the cost of the dozen in dollars?"),
+    ("cost/dozen/t5", "train-only", "{A} buys twelve {items} at {p} per {item}. What is the total, in dollars?"),
+    ("cost/change/t7", "train-only", "What change, in dollars, does {A} receive after paying {note} for {q} {items} at {p} per {item}?"),
+    ("cost/change/t8", "train-only", "{A} spends part of {note} on {q} {items} that sell for {p} each. How many dollars does {A.he} still have?"),
+    ("cost/two/t7", "train-only", "How much do {q} {items} at {p} per {item} and {q2} {items2} at {p2} per {item2} cost together, in dollars?"),
+    ("cost/two/t8", "train-only", "{A} buys {q2} {items2}, each costing {p2}, and {q} {items}, each costing {p}. What does {A.he} pay altogether, in dollars?"),
+    ("cost/two_change/t7", "train-only", "{A} has {note}. {A.He} buys {q} {items} for {p} each and {q2} {items2} for {p2} each. How many dollars does {A.he} have after shopping?"),
+    ("cost/two_change/t8", "train-only", "A cashier is handed {note} for {q} {items} at {p} each and {q2} {items2} at {p2} each. How much change, in dollars, should the cashier return?"),
+
+    ("share/each/t8", "train-only", "How many {items} does each of {d} {group} get when {t} {items} are split equally among them?"),
+    ("share/each/t9", "train-only", "A coach has {t} {items} for {d} players and gives each player the same number. What number of {items} does one player get?"),
+    ("share/keep/t7", "train-only", "{A} makes {t} {items}, keeps {k}, and puts the rest equally into {d} {containers}. What is the number of {items} in each {container}?"),
+    ("share/keep/t8", "train-only", "How many {items} does each of {d} {group} get if {A}, who has {t} {items}, keeps {k} and splits the others equally?"),
+    ("share/packs/t7", "train-only", "{A} combines {h} {items} with {p} {containers} of {k} {items} and divides everything equally among {d} {group}. How many {items} does each one get?"),
+    ("share/packs/t8", "train-only", "A cupboard holds {p} {containers} of {k} {items}, and {h} loose {items} lie beside it. All of them are shared equally by {d} {group}. What is each share?"),
+    ("share/packs_give/t7", "train-only", "A school gets {p} {containers} of {k} {items} and already has {h}. It uses {g} of them, then splits the rest equally among {d} classes. How many {items} does each class get?"),
+    ("share/packs_give/t8", "train-only", "How many {items} does each of {d} {group} receive if {A} starts with {h}, adds {p} {containers} of {k}, gives {g} away, and shares the rest equally?"),
+
+    ("remainder/left/t5", "train-only", "{t} {items} are handed out equally to {d} {group}, as many to each as possible. How many {items} are not handed out?"),
+    ("remainder/left/t6", "train-only", "{A} sorts {t} {items} into {containers} of {d} and fills as many as possible. How many {items} are left over?"),
+    ("remainder/full/t5", "train-only", "How many {containers} can {A} fill completely if {A.he} has {t} {items} and each {container} takes {d}?"),
+    ("remainder/full/t6", "train-only", "A teacher has {t} {items} and makes sets of {d}. How many complete sets can the teacher make?"),
+    ("remainder/keep_left/t7", "train-only", "How many {items} are left over if {A} keeps {k} of {t} {items} and packs the others into as many full {containers} of {d} as possible?"),
+    ("remainder/keep_left/t8", "train-only", "A farm packs {t} {items}, keeps {k}, and puts the rest into {containers} of {d}. How many {items} do not make a full {container}?"),
+    ("remainder/packs_left/t7", "train-only", "{A} has {p} {containers} of {k} {items} and {h} more {items}. {A.He} makes piles of {d}. How many {items} are left over?"),
+    ("remainder/packs_left/t8", "train-only", "A store puts {p} {containers} of {k} {items} together with {h} extra {items} and then packs bundles of {d}. What number of {items} is left outside the bundles?"),
+
+    ("percent/of/t8", "train-only", "What is {p}% of {x} {items}?"),
+    ("percent/of/t9", "train-only", "{A} checked {x} {items}. Of these, {p}% were broken. How many {items} were broken?"),
+    ("percent/discount/t5", "train-only", "What does {a_container} of {items} marked at {x} cost, in dollars, after {p}% is taken off?"),
+    ("percent/discount/t6", "train-only", "{A} buys {a_container} of {items}. Its price is {x}, and the store takes {p}% off. What does {A.he} end up paying, in dollars?"),
+    ("percent/increase/t5", "train-only", "A town had {x} {items} in its park. The number went up by {p}%. How many {items} are in the park now?"),
+    ("percent/increase/t6", "train-only", "How many {items} does a shop have after its {x} {items} increase by {p}%?"),
+    ("percent/discount_change/t7", "train-only", "What change, in dollars, does {A} get from {note} for {a_container} of {items} priced at {x} with {p}% off?"),
+    ("percent/discount_change/t8", "train-only", "{A} gives {note} for {a_container} of {items}. The price was {x}, and it is marked {p}% off. How many dollars come back to {A.him}?"),
+
+    ("average/total/t7", "train-only", "How many {items} does a worker pack in {n} days if the worker packs {m} {items} a day on average?"),
+    ("average/total/t8", "train-only", "{A} reads an average of {m} pages each week. How many pages does {A.he} read in {n} weeks?"),
+    ("average/two/t7", "train-only", "What is the average of {a} and {b}?"),
+    ("average/two/t8", "train-only", "{A} scored {a} points in one game and {b} points in another. What was {A.his} average score per game?"),
+    ("average/three/t7", "train-only", "What is the mean number of {items} in three {containers} that hold {a}, {b} and {c} {items}?"),
+    ("average/three/t8", "train-only", "{A} walked {a} steps on Monday, {b} on Tuesday and {c} on Wednesday. How many steps did {A.he} walk per day on average?"),
+    ("average/four/t7", "train-only", "What is the average of the four numbers {a}, {b}, {c} and {d}?"),
+    ("average/four/t8", "train-only", "A team scored {a}, {b}, {c} and {d} points in four games. What was the team's average score per game?"),
+
+    ("fraction/half/t5", "train-only", "What is half of {x} {items}?"),
+    ("fraction/half/t6", "train-only", "{A} had {x} {items} and used half of them to decorate a room. How many {items} did {A.he} use?"),
+    ("fraction/third/t5", "train-only", "What is one third of {x} {items}?"),
+    ("fraction/third/t6", "train-only", "A class made {x} {items}, and a third of them were blue. How many blue {items} were there?"),
+    ("fraction/third_left/t7", "train-only", "How many {items} remain if a third of {x} {items} are given away?"),
+    ("fraction/third_left/t8", "train-only", "A shop had {x} {items}. One third were sold on Monday. How many {items} were not sold on Monday?"),
+    ("fraction/half_left_buy/t8", "train-only", "How many {items} are in a {container} that had {x}, lost half of them, and then got {y} more?"),
+    ("fraction/half_left_buy/t9", "train-only", "{A} started with {x} {items}, gave away half, and then received {y} as a gift. How many {items} does {A.he} have?"),
+
+    ("chain/give_buy/t8", "train-only", "A bus had {a} passengers. At the first stop {b} got off and {c} got on. How many passengers are on the bus now?"),
+    ("chain/give_buy/t9", "train-only", "{A} had {a} {items}, lost {b} of them, and later found {c} others. What is the number of {items} {A.he} has now?"),
+    ("chain/buy_give/t8", "train-only", "How many {items} does a store have after it starts with {a}, receives {p} {containers} of {k} {items}, and sells {g}?"),
+    ("chain/buy_give/t9", "train-only", "Starting with {a} {items}, {A} bought {p} more {containers} of them, {k} in each. Then {A.he} gave away {g}. How many {items} are left?"),
+    ("chain/four/t7", "train-only", "How many {items} are left if a shop starts with {a}, adds {p} {containers} of {k}, sells {g} in the morning and {e} in the afternoon?"),
+    ("chain/four/t8", "train-only", "{A} had {a} {items}. {A.He} got {p} {containers} of {k} each, used {g} for a project, and lost {e}. How many {items} does {A.he} have now?"),
+
+    ("savings/weeks/t7", "train-only", "How many weeks will {A} need to save {goal} if {A.he} puts aside {r} per week?"),
+    ("savings/weeks/t8", "train-only", "A charity raises {r} a week. How long, in weeks, until it has raised {goal}?"),
+    ("savings/weeks_have/t7", "train-only", "How many weeks must pass before {A} reaches {goal}, starting at {have} and saving {r} each week?"),
+    ("savings/weeks_have/t8", "train-only", "A club has {have} and needs {goal} for new shirts. It saves {r} per week. How many weeks will it take to reach {goal}?"),
+    ("savings/hours/t7", "train-only", "How many weeks of work does {A} need to go from {have} to {goal} if {A.he} works {h} hours a week for {w} per hour?"),
+    ("savings/hours/t8", "train-only", "{A}'s savings stand at {have}. {A.His} job pays {w} for each hour, and {A.he} works {h} hours weekly. For how many weeks must {A.he} work to have {goal}?"),
+    ("savings/spend/t7", "train-only", "How many weeks does it take {A} to reach {goal} from {have} if {A.he} earns {w} per hour for {h} hours a week and spends {e} each week?"),
+    ("savings/spend/t8", "train-only", "Each week {A} puts in {h} hours at {w} an hour but spends {e} on lunch. {A.He} has {have} now. How many weeks will it take to have {goal}?"),
 )
 # fmt: on

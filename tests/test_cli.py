@@ -1,9 +1,12 @@
 """Every script's command line, as a subprocess: --help shows the defaults, and bad input stops with one line,
 `error: ...`, on stderr (no usage text, no traceback)."""
 
+import json
+
 import pytest
 from conftest import assert_one_line_error, run_script
 
+import dataset
 import evaluation
 import runs
 import simple_train
@@ -67,8 +70,10 @@ def test_help_names_every_tool_prompt(script):
 
 def written_config(script: str, argv: list[str], out, not_config: set[str]) -> dict:
     """The config.json a run of `script` with `argv` writes into `out` (as its own main would)."""
-    parser = simple_train.build_parser() if script == "simple_train.py" else evaluation.build_parser("")
-    config = runs.config_of(parser.parse_args(argv), script.removesuffix(".py"), not_config)
+    if script == "simple_train.py":
+        config = simple_train.run_config(simple_train.build_parser().parse_args(argv))
+    else:
+        config = runs.config_of(evaluation.build_parser("").parse_args(argv), script.removesuffix(".py"), not_config)
     runs.open_run(out, config)
     return config
 
@@ -81,6 +86,15 @@ def test_the_tool_prompt_is_part_of_the_run_config_and_a_resume_with_another_is_
     assert config["tool_prompt"] == "one-op"  # the default, recorded
     result = run_script(script, *argv, "--tool-prompt", "steps", timeout=120)
     assert_one_line_error(result, "holds a run with another configuration (tool_prompt); use a new --out")
+
+
+def test_a_training_run_records_its_wording_and_is_not_resumed_on_other_templates(tmp_path):
+    argv = ["--model", "smollm2-135m", "--backend", "local", "--out", str(tmp_path)]
+    config = written_config("simple_train.py", argv, tmp_path, simple_train.NOT_CONFIG)
+    assert config["train_words"] == dataset.train_words_digest() and len(config["train_words"]) == 12
+    (tmp_path / "config.json").write_text(json.dumps(config | {"train_words": "000000000000"}))  # older templates
+    result = run_script("simple_train.py", *argv, timeout=120)
+    assert_one_line_error(result, "holds a run with another configuration (train_words); use a new --out")
 
 
 def test_a_no_tool_eval_does_not_record_the_tool_prompt(tmp_path):

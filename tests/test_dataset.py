@@ -209,7 +209,10 @@ def ngrams(text: str, n: int = 6) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
-@pytest.mark.parametrize(("pool", "other"), [("ood", "train"), ("dev", "train"), ("ood", "dev")])
+PAIRS = [("ood", "train"), ("dev", "train"), ("ood", "train-only"), ("dev", "train-only"), ("ood", "dev")]
+
+
+@pytest.mark.parametrize(("pool", "other"), PAIRS)
 def test_pools_share_no_six_words(pool, other):
     seen = {}
     for t in TEMPLATES:
@@ -224,12 +227,13 @@ def test_pools_share_no_six_words(pool, other):
 def test_templates_are_well_formed():
     ids = [t.id for t in TEMPLATES]
     assert len(ids) == len(set(ids))
-    assert {t.pool for t in TEMPLATES} == {"train", "dev", "ood"}
+    assert {t.pool for t in TEMPLATES} == {"train", "train-only", "dev", "ood"}
     assert all(t.shape in SHAPES for t in TEMPLATES)
     # Every cell train templates make can be made by at least 2 dev and 2 ood templates.
     for cell in CELLS["train"]:
         assert len(CELLS["dev"].get(cell, [])) >= 2 and len(CELLS["ood"].get(cell, [])) >= 2, cell
     assert set(CELLS["dev"]) == set(CELLS["ood"]) == set(CELLS["train"])
+    assert {t.shape for t in TEMPLATES if t.pool == "train-only"} <= {t.shape for t in TEMPLATES if t.pool == "train"}
 
 
 def test_families_and_phrasing():
@@ -269,11 +273,13 @@ def test_generated_problems_are_consistent():
     for split in ("train", "test", "dev", "test-ood"):
         problems = generate(split, 300, seed=1)
         assert len(problems) == 300
-        pool = {"train": "train", "test": "train", "dev": "dev", "test-ood": "ood"}[split]
+        pools = {"train": {"train", "train-only"}, "test": {"train"}, "dev": {"dev"}, "test-ood": {"ood"}}[split]
         for p in problems:
             check_problem(p, min_digits=2, max_digits=4)
             assert split_of(p.expression) == ("test" if split == "test-ood" else split)
-            assert next(t for t in TEMPLATES if t.id == p.template).pool == pool
+            assert next(t for t in TEMPLATES if t.id == p.template).pool in pools
+        if split == "train":  # both pools are drawn
+            assert len({next(t for t in TEMPLATES if t.id == p.template).pool for p in problems}) == 2
 
 
 def test_generate_is_deterministic_and_a_prefix():
