@@ -486,7 +486,8 @@ def train_words_digest() -> str:
     is never resumed on other wording."""
     pools, vocabulary = SPLIT_POOLS["train"][:2]
     words = [f"{t.id}\t{t.text}" for t in TEMPLATES if t.pool in pools]
-    words += [p.name for p in templates.PEOPLE[vocabulary]] + ["/".join(i) for i in templates.ITEMS[vocabulary]]
+    words += [f"{p.name} {p.he} {p.him} {p.his}" for p in templates.PEOPLE[vocabulary]]
+    words += ["/".join(i) for i in templates.ITEMS[vocabulary]] + list(templates.GROUPS)
     return hashlib.sha256("\n".join(words).encode()).hexdigest()[:12]
 
 
