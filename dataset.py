@@ -483,7 +483,7 @@ for _t in TEMPLATES:
 
 def train_words_digest() -> str:
     """12 hex digits of the sha256 of the train split's templates and vocabulary: a training run records it, so it
-    is never resumed on other wording."""
+    is not resumed on other templates or words (the builders' code is not in it)."""
     pools, vocabulary = SPLIT_POOLS["train"][:2]
     words = [f"{t.id}\t{t.text}" for t in TEMPLATES if t.pool in pools]
     words += [f"{p.name} {p.he} {p.him} {p.his}" for p in templates.PEOPLE[vocabulary]]

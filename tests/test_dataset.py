@@ -270,6 +270,7 @@ def test_vocabulary_pools_are_disjoint():
 
 
 def test_generated_problems_are_consistent():
+    pool_of = {t.id: t.pool for t in TEMPLATES}
     for split in ("train", "test", "dev", "test-ood"):
         problems = generate(split, 300, seed=1)
         assert len(problems) == 300
@@ -277,9 +278,9 @@ def test_generated_problems_are_consistent():
         for p in problems:
             check_problem(p, min_digits=2, max_digits=4)
             assert split_of(p.expression) == ("test" if split == "test-ood" else split)
-            assert next(t for t in TEMPLATES if t.id == p.template).pool in pools
+            assert pool_of[p.template] in pools
         if split == "train":  # both pools are drawn
-            assert len({next(t for t in TEMPLATES if t.id == p.template).pool for p in problems}) == 2
+            assert len({pool_of[p.template] for p in problems}) == 2
 
 
 def test_generate_is_deterministic_and_a_prefix():
