@@ -139,14 +139,16 @@ def step_stats(records: list[dict]) -> dict:
 
 
 def summarize(records: list[dict], seeds: list[int]) -> dict:
-    """Accuracy (strict: the headline; lenient: grading.lenient_answer), by seed, family and steps, failures, and the
-    chaining metrics over counted calls (episode.chain). Records written before those keys existed count as
-    strict = lenient and no counted calls."""
+    """Accuracy (strict: the headline; lenient: grading.lenient_answer), by seed, family, steps and template shape,
+    failures, and the chaining metrics over counted calls (episode.chain). Records written before those keys existed
+    count as strict = lenient and no counted calls."""
     by_seed = {s: [r for r in records if r["seed"] == s] for s in seeds}
     groups = defaultdict(lambda: defaultdict(list))
     for r in records:
         groups["family"][r["family"]].append(r)
         groups["steps"][str(r["steps"])].append(r)
+        if r.get("template"):  # "family/shape/tN": a shape is worded differently in train, dev and ood templates
+            groups["shape"][r["template"].rsplit("/", 1)[0]].append(r)
     counted = Counter(r.get("counted_calls", 0) for r in records)
     return {
         "n_episodes": len(records),
@@ -155,6 +157,7 @@ def summarize(records: list[dict], seeds: list[int]) -> dict:
         "accuracy_per_seed": {str(s): rate(rs) for s, rs in by_seed.items()},
         "accuracy_by_family": {k: rate(v) for k, v in sorted(groups["family"].items())},
         "accuracy_by_steps": {k: rate(v) for k, v in sorted(groups["steps"].items())},
+        "accuracy_by_shape": {k: rate(v) for k, v in sorted(groups["shape"].items())},
         "failures": {f: sum(r["failure"] == f for r in records) for f in FAILURES},
         "truncated": sum(r["failure"] == "truncated" for r in records),
         "tool_call_rate": rate([{"correct": r["tool_calls"] > 0} for r in records]),
@@ -213,6 +216,12 @@ def transcript(rec: dict) -> str:
     return "\n".join(lines)
 
 
+def run_config(args, script: str, use_tool: bool) -> dict:
+    """What the eval measures: its flags less NOT_CONFIG (a no-tool eval plays no tool prompt: --tool-prompt changes
+    nothing it measures)."""
+    return runs.config_of(args, script, NOT_CONFIG | (set() if use_tool else {"tool_prompt"}))
+
+
 def main(args, use_tool: bool, script: str, parser: argparse.ArgumentParser) -> dict:
     check_args(parser, args)
     try:
@@ -221,8 +230,7 @@ def main(args, use_tool: bool, script: str, parser: argparse.ArgumentParser) -> 
         parser.exit(2, f"error: {e}\n")
     dataset_name = set_name(args.dataset)
     out = Path(args.out or f"runs/{script}-{model_name(args.model)}")
-    # A no-tool eval plays no tool prompt: --tool-prompt changes nothing it measures.
-    config = runs.config_of(args, script, NOT_CONFIG | (set() if use_tool else {"tool_prompt"}))
+    config = run_config(args, script, use_tool)
     runs.open_run(out, config)
     runs.repair_jsonl(out / "episodes.jsonl")  # a line cut by a kill: that episode is played again
     done = {(r["seed"], r["id"]): r for r in runs.read_jsonl(out / "episodes.jsonl")}

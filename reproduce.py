@@ -6,11 +6,12 @@ tool eval, GRPO training with the tool, and the tool eval of the trained adapter
         --group-size 2 --max-new-tokens 8 --no-tool-max-new-tokens 8 --out runs/smoke      # a CPU smoke run
 
 Each cell is one run of the scripts (as a subprocess) in OUT/<model>/seed-<s>/<cell>/<set> (training: .../train);
-a cell whose summary.json exists is skipped, so a killed run continues where it stopped. Evals use every problem of
-a set (--n caps that, for smoke runs). The untrained cells (no_tool, tool) are greedy on every problem, so they do
-not depend on the seed: they run once, under the first seed (per seed when --n is smaller than the set or
---temperature > 0). --dry-run prints the plan; --tables-only rebuilds OUT/tables.md and OUT/training_curves.png
-from what is there.
+a cell whose summary.json exists is skipped, so a killed run continues where it stopped (a finished cell run with
+other settings than the plan's stops the command, one line, before any cell runs). The defaults are the recipe chosen
+on dev (RESULTS.md). Evals use every problem of a set (--n caps that, for smoke runs). The untrained cells (no_tool,
+tool) are greedy on every problem, so they do not depend on the seed: they run once, under the first seed (per seed
+when --n is smaller than the set or --temperature > 0). --dry-run prints the plan; --tables-only rebuilds
+OUT/tables.md and OUT/training_curves.png from what is there.
 """
 
 import json
@@ -23,7 +24,7 @@ from pathlib import Path
 import cli
 import runs
 from engines import models
-from episode import DEFAULT_TOOL_PROMPT, TOOL_PROMPT_HELP, TOOL_PROMPTS
+from episode import TOOL_PROMPT_HELP, TOOL_PROMPTS
 
 ROOT = Path(__file__).resolve().parent
 # The sets, as dataset.SET_FILES and dataset.EXTERNAL_SET name them, under --data-dir; titled as in the tables.
@@ -31,6 +32,7 @@ SET_FILES = {"test": "test.jsonl", "test-ood": "test-ood.jsonl", "dev": "dev.jso
              "external": "external/agent-tool-rl-100.jsonl"}  # fmt: skip
 SET_TITLES = {"test": "in-template (test)", "test-ood": "out-of-template (test-ood)", "dev": "dev",
               "external": "public project's 100 (external)"}  # fmt: skip
+RECIPE_TOOL_PROMPT = "demo"  # the defaults here are the recipe chosen on dev (RESULTS.md), not the scripts' own
 UNTRAINED = ("no_tool", "tool")  # seed-independent when greedy on every problem
 MARKERS = ("<!-- tables: written by reproduce.py --readme; do not edit -->", "<!-- end of tables -->")
 T_975 = {2: 12.706, 3: 4.303, 4: 3.182, 5: 2.776}  # Student t quantiles for 1..4 degrees of freedom
@@ -94,7 +96,54 @@ def cells(args, sizes: dict[str, int], model: str, seed: int) -> list[tuple[str,
     ]
 
 
+def planned_config(command: list[str]) -> dict:
+    """The config.json that the cell's script would write for this command (its own flags parsed as it parses them)."""
+    script, argv = command[0].removesuffix(".py"), command[1:]
+    if script == "simple_train":
+        import simple_train
+
+        return simple_train.run_config(simple_train.build_parser().parse_args(argv))
+    import evaluation
+
+    return evaluation.run_config(evaluation.build_parser("").parse_args(argv), script, script == "simple_eval_tool")
+
+
+def changed_settings(folder: Path, command: list[str]) -> list[str]:
+    """What a finished cell was run with that the plan would run otherwise: config keys, and a training run's last
+    step. The model and set are the folder's names, so `model` is not compared and paths by their last part (runs
+    made on another machine keep other paths)."""
+    try:
+        old = json.loads((folder / "config.json").read_text())
+        done = json.loads((folder / "summary.json").read_text())
+    except (OSError, ValueError):
+        return ["config.json"]
+    new = planned_config(command)
+    for config in (old, new):
+        config.pop("model", None)
+        for key in ("dataset", "adapter"):
+            if config.get(key):
+                config[key] = Path(config[key]).name
+    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    if command[0] == "simple_train.py" and done.get("step") != int(command[command.index("--steps") + 1]):
+        changed.append("steps")
+    return changed
+
+
+def check_done_cells(args, sizes: dict[str, int]) -> None:
+    """A finished cell is skipped only if the plan would run it the same way; else one line and exit, before any
+    cell runs (tables mixing recipes are not what the command says)."""
+    for model in args.models:
+        for seed in args.seeds:
+            for _, folder, command in cells(args, sizes, model, seed):
+                if (folder / "summary.json").exists() and (changed := changed_settings(folder, command)):
+                    raise SystemExit(
+                        f"error: {folder} was run with other settings ({', '.join(changed)}) "
+                        "than this command's; move it away, or run with its settings (its config.json)"
+                    )
+
+
 def run_cells(args, sizes: dict[str, int]) -> None:
+    check_done_cells(args, sizes)
     for name in args.sets:
         how = "once, under the first seed" if once(args, sizes, name) else "per seed"
         n = sizes[name] if args.n is None else min(args.n, sizes[name])
@@ -283,20 +332,20 @@ def parse_args(argv=None):
     p.add_argument("--data-dir", help="folder of the sets' files (default: data/ next to reproduce.py)")
     p.add_argument("--n", type=int, help="at most this many problems per set and eval (default: all; smoke runs)")
     p.add_argument("--temperature", type=float, default=0.0, help="of the evals (0 = greedy)")
-    p.add_argument("--steps", type=int, default=30, help="GRPO steps per seed")
-    p.add_argument("--questions-per-step", type=int, default=16, help="train-split questions per GRPO step")
+    p.add_argument("--steps", type=int, default=80, help="GRPO steps per seed")
+    p.add_argument("--questions-per-step", type=int, default=32, help="train-split questions per GRPO step")
     p.add_argument("--group-size", type=int, default=8, help="sampled episodes per question")
     p.add_argument("--lr", type=float, default=1e-4, help="learning rate of the LoRA adapter")
     p.add_argument("--refill-rounds", type=int, default=1, help="of training: rounds replacing groups without signal")
     p.add_argument("--curriculum", type=int, default=0, metavar="K", help="of training: short questions first K steps")
-    p.add_argument("--progress-reward", type=float, default=0.0, help="of training: see simple_train.py --help")
-    p.add_argument("--eval-every", type=int, default=10, help="in-training eval every K training steps")
+    p.add_argument("--progress-reward", type=float, default=0.5, help="of training: see simple_train.py --help")
+    p.add_argument("--eval-every", type=int, default=20, help="in-training eval every K training steps")
     p.add_argument("--max-new-tokens", type=int, default=256, help="per assistant turn (tool evals, training)")
     p.add_argument("--no-tool-max-new-tokens", type=int, default=1024, help="per turn of the no-tool eval")
     p.add_argument("--batch-size", type=int, default=256, help="turns generated at once")
     p.add_argument("--micro-batch", type=int, default=16, help="sequences per forward/backward pass in training")
     p.add_argument("--backend", choices=["auto", "local", "art"], default="auto", help="of training (evals: local)")
-    p.add_argument("--tool-prompt", choices=list(TOOL_PROMPTS), default=DEFAULT_TOOL_PROMPT,
+    p.add_argument("--tool-prompt", choices=list(TOOL_PROMPTS), default=RECIPE_TOOL_PROMPT,
                    help=TOOL_PROMPT_HELP + "; of every tool eval and of training")  # fmt: skip
     p.add_argument("--max-minutes", type=float, help="stop each training run after this many minutes (resumable)")
     p.add_argument("--out", default="runs/reproduce", help="where the runs, tables.md and training_curves.png go")

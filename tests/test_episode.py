@@ -252,6 +252,16 @@ def test_histogram_and_by_steps():
     )
 
 
+def test_accuracy_by_shape_pools_the_wordings_of_a_shape_across_sets():
+    train = Problem("p-1", "q", "2", "1+1", "times", 1, "times/product/t1")
+    ood = Problem("p-2", "q", "2", "1+1", "times", 1, "times/product/t6")
+    other = Problem("p-3", "q", "2", "1+1", "share", 1, "share/even/t1")
+    records = [{"seed": 0} | chained(call("1+1"), f"<answer>{a}</answer>", problem=p)
+               for p, a in ((train, 2), (ood, 3), (other, 2), (train, 2))]  # fmt: skip
+    summary = summarize(records + [{"seed": 0} | chained("<answer>2</answer>")], [0])  # no template: no shape
+    assert summary["accuracy_by_shape"] == {"share/even": 1.0, "times/product": 0.6667}
+
+
 def test_tool_prompt_asks_for_one_operation_per_call_with_a_dependent_example():
     prompt = system_prompt(True, False)
     assert "one operation per call" in prompt and "use that result in your next call" in prompt

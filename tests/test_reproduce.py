@@ -99,7 +99,7 @@ def test_the_tool_prompt_goes_to_every_tool_eval_and_to_training(tmp_path, data,
             assert "--tool-prompt" not in command
         else:  # tool, train and trained: one and the same prompt, the default when not given
             assert command.count("--tool-prompt") == 1
-            assert command[command.index("--tool-prompt") + 1] == (prompt or "one-op"), label
+            assert command[command.index("--tool-prompt") + 1] == (prompt or reproduce.RECIPE_TOOL_PROMPT), label
 
 
 def test_dry_run_prints_the_plan_of_the_new_layout(tmp_path, data):
@@ -192,17 +192,61 @@ def test_a_missing_set_file_fails_before_anything_runs(tmp_path, data):
     assert result.stdout == "" and not (tmp_path / "out").exists()
 
 
-def test_readme_v2_tables_are_pending_and_the_v1_ones_are_the_committed_ones():
-    """Between the markers only what reproduce.py writes (no v2 GPU run yet: a pending line naming the command);
-    the superseded v1 tables are results/v1/tables.md as it was written, not typed by hand."""
+def test_readme_tables_are_what_reproduce_writes_from_the_committed_results_and_v1_is_kept():
+    """Between the markers only what reproduce.py writes from results/v2 (seeds 0 1 2, the default sets); the
+    superseded v1 tables are results/v1/tables.md as it was written, not typed by hand."""
     readme = (ROOT / "README.md").read_text()
     start, end = reproduce.MARKERS
     block = readme.split(start, 1)[1].split(end, 1)[0]
-    assert block.startswith("\nv2 tables pending") and "%" not in block
-    assert "--out results/v2 --readme README.md" in block
+    args = reproduce.parse_args(["--models", "qwen2.5-coder-0.5b", "--seeds", "0", "1", "2",
+                                 "--out", str(ROOT / "results" / "v2")])  # fmt: skip
+    text = reproduce.tables(args, reproduce.set_sizes(args))
+    assert block == f"\n{text}" and (ROOT / "results" / "v2" / "tables.md").read_text() == text
     v1 = readme.split("## v1 results", 1)[1]
     assert (ROOT / "results" / "v1" / "tables.md").read_text() in v1
     assert "| qwen2.5-coder-0.5b | synthetic-test (n=100) | 77%, 85%, 80% | yes | 80.7% [70.6%, 90.7%] |" in v1
+
+
+def plant_finished_cell(tmp_path, data, label, **changes):
+    """A finished cell of the plan under tmp_path/out, as its script would have written it on another machine
+    (other model and data paths), with `changes` to its config; returns its folder."""
+    args = reproduce.parse_args(["--models", "smollm2-135m", "--seeds", "0", "--sets", "test", "--data-dir", str(data),
+                                 "--steps", "2", "--out", str(tmp_path / "out")])  # fmt: skip
+    _, folder, command = next(c for c in reproduce.cells(args, reproduce.set_sizes(args), "smollm2-135m", 0)
+                              if c[0] == label)  # fmt: skip
+    config = reproduce.planned_config(command) | {"model": "/elsewhere/m.gguf"}
+    if "dataset" in config:
+        config["dataset"] = "/elsewhere/data/test.jsonl"
+    step = changes.pop("step", 2)  # a training run's last step, in its summary
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps(config | changes))
+    adapter = str(folder / "checkpoints" / f"step-{step:04d}")  # a training run's summary names its adapter
+    (folder / "summary.json").write_text(json.dumps({"step": step, "n_episodes": 1, "adapter": adapter}))
+    return folder
+
+
+@pytest.mark.parametrize("label", ["no_tool test", "tool test", "train"])
+def test_a_finished_cell_made_elsewhere_with_the_same_settings_is_skipped(tmp_path, data, label):
+    folder = plant_finished_cell(tmp_path, data, label)
+    result = run_script("reproduce.py", "--models", "smollm2-135m", "--seeds", "0", "--sets", "test", "--data-dir",
+                        data, "--steps", "2", "--out", tmp_path / "out", "--dry-run", timeout=60)  # fmt: skip
+    assert result.returncode == 0 and f"done: {folder}\n" in result.stdout, result.stderr
+    assert result.stdout.count("run: python") == 3  # of the plan's 4 cells
+
+
+@pytest.mark.parametrize(
+    "label, change, named",
+    [("no_tool test", {"max_new_tokens": 99}, "max_new_tokens"), ("tool test", {"tool_prompt": "basic"}, "tool_prompt"),
+     ("train", {"lr": 0.5}, "lr"), ("train", {"step": 1}, "steps"),
+     ("train", {"train_words": "0123456789ab"}, "train_words")],
+    ids=["no-tool-tokens", "tool-prompt", "train-lr", "train-steps", "train-wording"],
+)  # fmt: skip
+def test_a_finished_cell_with_other_settings_stops_the_command_before_any_cell(tmp_path, data, label, change, named):
+    folder = plant_finished_cell(tmp_path, data, label, **change)
+    result = run_script("reproduce.py", "--models", "smollm2-135m", "--seeds", "0", "--sets", "test", "--data-dir",
+                        data, "--steps", "2", "--out", tmp_path / "out", "--dry-run", timeout=60)  # fmt: skip
+    assert_one_line_error(result, f"{folder} was run with other settings ({named}) than this command's")
+    assert result.stdout == ""
 
 
 def test_put_tables_replaces_only_the_marked_block(tmp_path):
