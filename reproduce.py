@@ -108,23 +108,38 @@ def planned_config(command: list[str]) -> dict:
     return evaluation.run_config(evaluation.build_parser("").parse_args(argv), script, script == "simple_eval_tool")
 
 
+def ran_on(backend: str, train: bool) -> str:
+    """The engine a --backend runs on here: `auto` is local for the evals, art or local for training (as the scripts
+    choose it); a backend that cannot run here stays as given."""
+    from engines import EngineError, choose_backend
+
+    try:
+        return choose_backend(backend, has_art_path=train)
+    except EngineError:
+        return backend
+
+
 def changed_settings(folder: Path, command: list[str]) -> list[str]:
-    """What a finished cell was run with that the plan would run otherwise: config keys, and a training run's last
-    step. The model and set are the folder's names, so `model` is not compared and paths by their last part (runs
-    made on another machine keep other paths)."""
+    """What a finished cell was run with that the plan would run otherwise: config keys, the engine (`auto` as it
+    resolved: a training summary names it), and a training run's last step. The model and set are the folder's
+    names, so `model` is not compared, and paths by their last part (runs made on another machine keep other
+    paths)."""
     try:
         old = json.loads((folder / "config.json").read_text())
         done = json.loads((folder / "summary.json").read_text())
     except (OSError, ValueError):
         return ["config.json"]
     new = planned_config(command)
+    train = command[0] == "simple_train.py"
+    old["backend"] = done.get("backend") or ran_on(old.get("backend", "auto"), train)  # training: its summary's
+    new["backend"] = ran_on(new["backend"], train)
     for config in (old, new):
         config.pop("model", None)
         for key in ("dataset", "adapter"):
             if config.get(key):
                 config[key] = Path(config[key]).name
     changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
-    if command[0] == "simple_train.py" and done.get("step") != int(command[command.index("--steps") + 1]):
+    if train and done.get("step") != int(command[command.index("--steps") + 1]):
         changed.append("steps")
     return changed
 

@@ -3,6 +3,7 @@ sets, untrained cells once), the tables from a results tree, and the errors."""
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, assert_one_line_error, run_script
@@ -209,14 +210,18 @@ def test_readme_tables_are_what_reproduce_writes_from_the_committed_results_and_
 
 def plant_finished_cell(tmp_path, data, label, **changes):
     """A finished cell of the plan under tmp_path/out, as its script would have written it on another machine
-    (other model and data paths), with `changes` to its config; returns its folder."""
+    (other model, data and adapter paths), with `changes` to its config; returns its folder. A trained cell's
+    training is planted first (its summary names the adapter)."""
+    if label.startswith("trained") and not (tmp_path / "out").exists():
+        plant_finished_cell(tmp_path, data, "train")
     args = reproduce.parse_args(["--models", "smollm2-135m", "--seeds", "0", "--sets", "test", "--data-dir", str(data),
                                  "--steps", "2", "--out", str(tmp_path / "out")])  # fmt: skip
     _, folder, command = next(c for c in reproduce.cells(args, reproduce.set_sizes(args), "smollm2-135m", 0)
                               if c[0] == label)  # fmt: skip
     config = reproduce.planned_config(command) | {"model": "/elsewhere/m.gguf"}
-    if "dataset" in config:
-        config["dataset"] = "/elsewhere/data/test.jsonl"
+    for key in ("dataset", "adapter"):
+        if config.get(key):
+            config[key] = f"/elsewhere/{Path(config[key]).name}"
     step = changes.pop("step", 2)  # a training run's last step, in its summary
     folder.mkdir(parents=True)
     (folder / "config.json").write_text(json.dumps(config | changes))
@@ -225,26 +230,32 @@ def plant_finished_cell(tmp_path, data, label, **changes):
     return folder
 
 
-@pytest.mark.parametrize("label", ["no_tool test", "tool test", "train"])
-def test_a_finished_cell_made_elsewhere_with_the_same_settings_is_skipped(tmp_path, data, label):
+def dry_run(tmp_path, data, *argv):
+    return run_script("reproduce.py", "--models", "smollm2-135m", "--seeds", "0", "--sets", "test", "--data-dir", data,
+                      "--steps", "2", "--out", tmp_path / "out", "--dry-run", *argv, timeout=60)  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", [[], ["--backend", "local"]], ids=["auto", "local"])
+@pytest.mark.parametrize("label", ["no_tool test", "tool test", "train", "trained test"])
+def test_a_finished_cell_made_elsewhere_with_the_same_settings_is_skipped(tmp_path, data, label, backend):
+    """Planted with `--backend auto` (what the plan writes by default): `local` is what auto ran on here."""
     folder = plant_finished_cell(tmp_path, data, label)
-    result = run_script("reproduce.py", "--models", "smollm2-135m", "--seeds", "0", "--sets", "test", "--data-dir",
-                        data, "--steps", "2", "--out", tmp_path / "out", "--dry-run", timeout=60)  # fmt: skip
+    result = dry_run(tmp_path, data, *backend)
     assert result.returncode == 0 and f"done: {folder}\n" in result.stdout, result.stderr
-    assert result.stdout.count("run: python") == 3  # of the plan's 4 cells
+    assert result.stdout.count("run: python") == 3 - label.startswith("trained")  # of the plan's 4 cells
 
 
 @pytest.mark.parametrize(
     "label, change, named",
     [("no_tool test", {"max_new_tokens": 99}, "max_new_tokens"), ("tool test", {"tool_prompt": "basic"}, "tool_prompt"),
      ("train", {"lr": 0.5}, "lr"), ("train", {"step": 1}, "steps"),
-     ("train", {"train_words": "0123456789ab"}, "train_words")],
-    ids=["no-tool-tokens", "tool-prompt", "train-lr", "train-steps", "train-wording"],
+     ("train", {"train_words": "0123456789ab"}, "train_words"),
+     ("trained test", {"adapter": "/elsewhere/step-0001"}, "adapter")],
+    ids=["no-tool-tokens", "tool-prompt", "train-lr", "train-steps", "train-wording", "trained-other-adapter"],
 )  # fmt: skip
 def test_a_finished_cell_with_other_settings_stops_the_command_before_any_cell(tmp_path, data, label, change, named):
     folder = plant_finished_cell(tmp_path, data, label, **change)
-    result = run_script("reproduce.py", "--models", "smollm2-135m", "--seeds", "0", "--sets", "test", "--data-dir",
-                        data, "--steps", "2", "--out", tmp_path / "out", "--dry-run", timeout=60)  # fmt: skip
+    result = dry_run(tmp_path, data)
     assert_one_line_error(result, f"{folder} was run with other settings ({named}) than this command's")
     assert result.stdout == ""
 
