@@ -7,9 +7,8 @@ import pytest
 from conftest import assert_one_line_error, run_script
 
 import dataset
-import evaluation
+import reproduce
 import runs
-import simple_train
 
 BENCH = ["-m", "benchmarks.bench"]
 SCRIPTS = ["simple_eval.py", "simple_eval_tool.py", "simple_train.py", "reproduce.py"]  # those with --tool-prompt
@@ -65,15 +64,13 @@ def test_help_names_every_tool_prompt(script):
     assert "one-op (one operation per call" in text and "steps (a call for every arithmetic step" in text
     assert "basic (one-op, enforced: the calculator refuses a call of more than one operation)" in text
     assert "demo (basic, after a worked three-call episode shown as earlier turns of the chat)" in text
-    assert "(default: one-op)" in text
+    assert f"(default: {reproduce.RECIPE_TOOL_PROMPT if script == 'reproduce.py' else 'one-op'})" in text
 
 
-def written_config(script: str, argv: list[str], out, not_config: set[str]) -> dict:
-    """The config.json a run of `script` with `argv` writes into `out` (as its own main would)."""
-    if script == "simple_train.py":
-        config = simple_train.run_config(simple_train.build_parser().parse_args(argv))
-    else:
-        config = runs.config_of(evaluation.build_parser("").parse_args(argv), script.removesuffix(".py"), not_config)
+def written_config(script: str, argv: list[str], out) -> dict:
+    """The config.json a run of `script` with `argv` writes into `out` (as its own main would: reproduce.py's
+    check of finished cells relies on the same function)."""
+    config = reproduce.planned_config([script, *argv])
     runs.open_run(out, config)
     return config
 
@@ -81,8 +78,7 @@ def written_config(script: str, argv: list[str], out, not_config: set[str]) -> d
 @pytest.mark.parametrize("script", ["simple_eval_tool.py", "simple_train.py"])
 def test_the_tool_prompt_is_part_of_the_run_config_and_a_resume_with_another_is_refused(tmp_path, script):
     argv = ["--model", "smollm2-135m", "--backend", "local", "--out", str(tmp_path)]
-    not_config = simple_train.NOT_CONFIG if script == "simple_train.py" else evaluation.NOT_CONFIG
-    config = written_config(script, argv, tmp_path, not_config)
+    config = written_config(script, argv, tmp_path)
     assert config["tool_prompt"] == "one-op"  # the default, recorded
     result = run_script(script, *argv, "--tool-prompt", "steps", timeout=120)
     assert_one_line_error(result, "holds a run with another configuration (tool_prompt); use a new --out")
@@ -90,7 +86,7 @@ def test_the_tool_prompt_is_part_of_the_run_config_and_a_resume_with_another_is_
 
 def test_a_training_run_records_its_wording_and_is_not_resumed_on_other_templates(tmp_path):
     argv = ["--model", "smollm2-135m", "--backend", "local", "--out", str(tmp_path)]
-    config = written_config("simple_train.py", argv, tmp_path, simple_train.NOT_CONFIG)
+    config = written_config("simple_train.py", argv, tmp_path)
     assert config["train_words"] == dataset.train_words_digest() and len(config["train_words"]) == 12
     (tmp_path / "config.json").write_text(json.dumps(config | {"train_words": "000000000000"}))  # older templates
     result = run_script("simple_train.py", *argv, timeout=120)
@@ -99,7 +95,7 @@ def test_a_training_run_records_its_wording_and_is_not_resumed_on_other_template
 
 def test_a_no_tool_eval_does_not_record_the_tool_prompt(tmp_path):
     argv = ["--model", "smollm2-135m", "--max-turns", "2", "--out", str(tmp_path)]
-    written_config("simple_eval.py", argv, tmp_path, evaluation.NOT_CONFIG | {"tool_prompt"})
+    written_config("simple_eval.py", argv, tmp_path)
     argv[3] = "5"  # another --max-turns: the run is refused, and --tool-prompt is no part of the difference
     result = run_script("simple_eval.py", *argv, "--tool-prompt", "steps", timeout=120)
     assert_one_line_error(result, "holds a run with another configuration (max_turns); use a new --out")
