@@ -138,7 +138,7 @@ def changed_settings(folder: Path, command: list[str]) -> list[str]:
         for key in ("dataset", "adapter"):
             if config.get(key):
                 config[key] = Path(config[key]).name
-    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    changed = runs.changed_keys(old, new)
     if train and done.get("step") != int(command[command.index("--steps") + 1]):
         changed.append("steps")
     return changed

@@ -67,9 +67,14 @@ def open_run(out: Path, config: dict) -> None:
             cfg_file.write_text(json.dumps(config, indent=2) + "\n")
     except (OSError, ValueError) as e:  # a path under a file, no permission, a broken config.json
         raise SystemExit(f"error: cannot use {out} as the run folder: {getattr(e, 'strerror', None) or e}") from None
-    if old is not None and old != config:
-        diff = sorted(k for k in old.keys() | config.keys() if old.get(k) != config.get(k))
+    if old is not None and (diff := changed_keys(old, config)):
         raise SystemExit(f"error: {out} holds a run with another configuration ({', '.join(diff)}); use a new --out")
+
+
+def changed_keys(old: dict, new: dict) -> list[str]:
+    """The keys whose values differ between two configurations (a key missing on one side differs, even from
+    None), sorted."""
+    return sorted(k for k in old.keys() | new.keys() if k not in old or k not in new or old[k] != new[k])
 
 
 def read_jsonl(path: Path) -> list[dict]:
